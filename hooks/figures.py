@@ -1,0 +1,48 @@
+"""Generated figures: computed by ``snippets.figures``, never written into docs/.
+
+Before each build the hook runs ``python -m snippets.figures --cache`` in a
+subprocess (so edited snippet code is always the code that runs, also under
+``mkdocs serve``). Figures whose sources did not change come from the
+content-hash cache in ``.cache/figures/`` and cost nothing. The files are then
+registered as generated files ``figures/NAME.json`` and ``figures/NAME.<lang>.svg``;
+mkdocs-static-i18n serves ``figures/NAME.svg`` in each language's own labels.
+
+``FIGURES_DEVICE=cuda mkdocs build`` computes the figures on a GPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
+
+_manifest: dict[str, str] | None = None
+
+
+def _run_figures(config) -> dict[str, str]:
+    root = Path(config.config_file_path).parent
+    device = os.environ.get("FIGURES_DEVICE", "cpu")
+    cmd = [sys.executable, "-m", "snippets.figures", "--cache", "--manifest",
+           "--device", device, "--out", str(root / ".cache" / "figures")]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PluginError(f"figure generation failed ({' '.join(cmd)}):\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def on_pre_build(config, **kwargs) -> None:
+    global _manifest
+    if not config.plugins["i18n"].building:  # once per build, not once per language
+        _manifest = _run_figures(config)
+
+
+def on_files(files, config, **kwargs):
+    for name, folder in (_manifest or {}).items():
+        for path in sorted(Path(folder).iterdir()):
+            files.append(File.generated(config, f"figures/{path.name}", abs_src_path=str(path)))
+    return files

@@ -1,0 +1,195 @@
+"""Generate the site's figures: one SVG per language plus the numbers behind them.
+
+    python -m snippets.figures [--device cpu|cuda] [--out DIR] [--only NAME ...]
+
+For each figure NAME this writes ``NAME.json`` (the numbers drawn, with provenance:
+device, dtype, seed, library versions) and ``NAME.en.svg`` / ``NAME.zh.svg`` (labels
+in the page's language, text kept as text so the browser renders Chinese).
+
+The MkDocs build calls the same code through ``hooks/figures.py`` with ``--cache``:
+each figure then lives in ``DIR/NAME/KEY/``, where KEY hashes the source of the
+modules that produce it, the device and the library versions, so an unchanged figure
+is never recomputed. This module imports no torch or matplotlib at import time, so
+a cache check costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import importlib
+import json
+import platform
+import shutil
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+LANGS = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """Where a figure's code lives: ``compute(device) -> dict`` and ``plot(data, lang)``."""
+
+    module: str
+    compute: str
+    plot: str
+
+
+# name -> producing functions; the page embeds figures/NAME.svg (i18n picks the language)
+FIGURES: dict[str, Figure] = {
+    "symmetry_collapse": Figure("snippets.symmetry", "figure_data", "plot_figure"),
+}
+
+
+def _module_path(module: str) -> Path:
+    return PACKAGE_DIR / (module.split(".", 1)[1].replace(".", "/") + ".py")
+
+
+def _local_imports(path: Path) -> set[str]:
+    """Modules of this package that ``path`` imports (``snippets.x`` or ``.x``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1:
+                base = f"snippets.{node.module}" if node.module else "snippets"
+                names = [base] if node.module else [f"snippets.{a.name}" for a in node.names]
+                found.update(names)
+            elif node.module and node.module.startswith("snippets."):
+                found.add(node.module)
+            elif node.module == "snippets":
+                found.update(f"snippets.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("snippets."))
+    return {m for m in found if _module_path(m).is_file()}
+
+
+def source_files(name: str) -> list[Path]:
+    """The figure's module, everything it imports from this package, and this file."""
+    todo, seen = [FIGURES[name].module], set()
+    while todo:
+        mod = todo.pop()
+        if mod not in seen:
+            seen.add(mod)
+            todo.extend(_local_imports(_module_path(mod)))
+    return sorted({_module_path(m) for m in seen} | {Path(__file__).resolve()})
+
+
+def _versions() -> dict[str, str]:
+    return {pkg: metadata.version(pkg) for pkg in ("torch", "numpy", "matplotlib")}
+
+
+def cache_key(name: str, device: str) -> str:
+    digest = hashlib.sha256(f"{name}\0{device}\0{sorted(_versions().items())}".encode())
+    for path in source_files(name):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def outputs(name: str) -> list[str]:
+    return [f"{name}.json", *(f"{name}.{lang}.svg" for lang in LANGS)]
+
+
+def generate(name: str, out_dir: Path, device: str = "cpu") -> list[Path]:
+    """Compute figure ``name`` on ``device`` and write its JSON and SVGs into ``out_dir``."""
+    if name not in FIGURES:
+        raise ValueError(f"name: expected one of {sorted(FIGURES)}, got {name!r}")
+    fig = FIGURES[name]
+    import torch
+
+    # One thread: these experiments are small (threads cost more than they save) and
+    # the numbers then do not depend on how many cores the building machine has.
+    torch.set_num_threads(1)
+    module = importlib.import_module(fig.module)
+    data = getattr(module, fig.compute)(device=device)
+    data["provenance"] = {
+        **data.get("provenance", {}),
+        "figure": name,
+        "device": device,
+        "python": platform.python_version(),
+        **_versions(),
+        "command": f"python -m snippets.figures --device {device} --only {name}",
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.json").write_text(
+        json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    plot = getattr(module, fig.plot)
+    for lang in LANGS:
+        save_svg(plot(data, lang), out_dir / f"{name}.{lang}.svg", salt=name)
+    return [out_dir / f for f in outputs(name)]
+
+
+def save_svg(fig, path: Path, salt: str) -> None:
+    """Write a reproducible SVG: fixed hash salt, no date, text kept as text."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
+        fig.savefig(path, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    plt.close(fig)
+
+
+def ensure_cached(names: list[str], device: str, cache_dir: Path) -> dict[str, Path]:
+    """Return ``{name: dir}`` with each figure's files, generating only what is missing."""
+    result = {}
+    for name in names:
+        key = cache_key(name, device)
+        target = cache_dir / name / key
+        if not all((target / f).is_file() for f in outputs(name)):
+            tmp = cache_dir / name / f".tmp-{key}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            generate(name, tmp, device)
+            shutil.rmtree(target, ignore_errors=True)
+            tmp.rename(target)
+        for old in (cache_dir / name).iterdir():  # keep only the current version
+            if old != target:
+                shutil.rmtree(old, ignore_errors=True)
+        result[name] = target
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m snippets.figures", description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
+    parser.add_argument("--out", type=Path, default=Path("figures-out"), help="output folder (default: figures-out)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help=f"figures to make (default: all of {', '.join(FIGURES)})")
+    parser.add_argument("--cache", action="store_true", help="treat --out as a content-hash cache (used by the build)")
+    parser.add_argument("--manifest", action="store_true", help="print {name: folder} as JSON")
+    args = parser.parse_args(argv)
+
+    names = args.only or list(FIGURES)
+    unknown = [n for n in names if n not in FIGURES]
+    if unknown:
+        parser.error(f"--only: unknown figure(s) {', '.join(unknown)}; expected some of {', '.join(FIGURES)}")
+    if args.device != "cpu":  # checking a GPU needs torch; the cache path stays torch-free
+        from snippets.checks import resolve_device
+
+        try:
+            resolve_device(args.device)
+        except ValueError as err:
+            parser.error(f"--{err}")
+
+    if args.cache:
+        dirs = ensure_cached(names, args.device, args.out)
+    else:
+        dirs = {}
+        for name in names:
+            generate(name, args.out, args.device)
+            dirs[name] = args.out
+    if args.manifest:
+        print(json.dumps({n: str(d) for n, d in dirs.items()}))
+    else:
+        for name, d in dirs.items():
+            print(f"{name}: " + ", ".join(str(d / f) for f in outputs(name)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
