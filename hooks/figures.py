@@ -13,6 +13,7 @@ mkdocs-static-i18n serves ``figures/NAME.svg`` in each language's own labels.
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -46,3 +47,28 @@ def on_files(files, config, **kwargs):
         for path in sorted(Path(folder).iterdir()):
             files.append(File.generated(config, f"figures/{path.name}", abs_src_path=str(path)))
     return files
+
+
+# Numbers quoted in the prose come from the figure data, never typed by hand:
+# "{{ symmetry_collapse.final.constant.accuracy | .0% }}" becomes "65%".
+QUOTE_RE = re.compile(r"\{\{\s*([a-z0-9_]+)((?:\.[A-Za-z0-9_]+)+)\s*(?:\|\s*([^}]*?))?\s*\}\}")
+
+
+def quote(match: re.Match, data_for) -> str:
+    name, path, fmt = match.group(1), match.group(2)[1:].split("."), match.group(3) or ""
+    value = data_for(name)
+    for key in path:
+        try:
+            value = value[int(key)] if isinstance(value, list) else value[key]
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise PluginError(f"{match.group(0)}: figure data {name}.json has no {'.'.join(path)}")
+    return format(value, fmt)
+
+
+def on_page_markdown(markdown: str, page, config, **kwargs) -> str:
+    def data_for(name: str):
+        if name not in (_manifest or {}):
+            raise PluginError(f"{page.file.src_uri}: no figure named {name!r} (have {sorted(_manifest or {})})")
+        return json.loads((Path(_manifest[name]) / f"{name}.json").read_text(encoding="utf-8"))
+
+    return QUOTE_RE.sub(lambda m: quote(m, data_for), markdown)

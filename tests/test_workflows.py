@@ -156,7 +156,11 @@ def test_every_action_is_pinned_to_a_commit_sha(path):
             problems.append(f"line {number}: {ref} lacks a '# vX.Y.Z' version comment")
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
     # Every `uses` that YAML sees was checked above (none hides in flow style).
-    assert sorted(_uses_in(_load(path))) == sorted(pinned), path.name
+    seen = sorted(_uses_in(_load(path)))
+    assert seen == sorted(pinned), (
+        f"{path.name}: YAML has uses {seen} but `uses:` lines give {sorted(pinned)}; "
+        "write each `uses:` on its own line so its pin can be checked"
+    )
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)

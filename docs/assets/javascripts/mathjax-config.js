@@ -1,6 +1,6 @@
 // MathJax 3 configuration for pymdownx.arithmatex (generic mode). MathJax itself
 // is served from this site (assets/mathjax/, copied from the pinned
-// django-static-mathjax wheel by hooks/mathjax.py): no CDN.
+// django-static-mathjax wheel by hooks/serve_mathjax.py): no CDN.
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"]],

@@ -13,8 +13,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import mathjax  # the django-static-mathjax wheel's package
+from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
+
+import mathjax  # the django-static-mathjax wheel's package (this file must not be named mathjax.py)
 
 SRC = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
 PARTS = ["tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "ui", "a11y", "adaptors"]
@@ -29,6 +31,8 @@ def _copy_if_changed(src: Path, dst: Path) -> None:
 
 @event_priority(-200)  # after mkdocs-static-i18n has built every language
 def on_post_build(config, **kwargs) -> None:
+    if not (SRC / "tex-chtml.js").is_file():
+        raise PluginError(f"MathJax not found at {SRC}: install requirements.txt (django-static-mathjax)")
     out = Path(config.site_dir) / "assets" / "mathjax"
     for part in PARTS:
         src = SRC / part
