@@ -1,0 +1,148 @@
+"""The built site: both languages, search per language, figures, no third-party hosts."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted(p.name.removesuffix(".en.md") for p in (ROOT / "docs").glob("*.en.md"))
+
+
+def page_path(site: Path, page: str, lang: str) -> Path:
+    rel = "" if page == "index" else f"{page}/"
+    return site / ("" if lang == "en" else "zh/") / rel / "index.html"
+
+
+class Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def tags(path: Path) -> list[tuple[str, dict]]:
+    parser = Tags()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser.tags
+
+
+def test_every_page_exists_in_both_languages_with_right_lang(site_dir):
+    for page in PAGES:
+        for lang in ("en", "zh"):
+            html = page_path(site_dir, page, lang).read_text(encoding="utf-8")
+            assert f'<html lang="{lang}"' in html, (page, lang)
+
+
+SITE_PATH = urlparse(re.search(r"^site_url:\s*(\S+)", (ROOT / "mkdocs.yml").read_text(), re.M).group(1)).path
+
+
+def resolve(site: Path, page_file: Path, href: str) -> Path:
+    """The file a link leads to: relative to the page, or absolute under site_url."""
+    base = "/" + str(page_file.relative_to(site).parent).strip(".") + "/"
+    path = urlparse(urljoin(base.replace("//", "/"), href)).path
+    if href.startswith("/"):
+        assert path.startswith(SITE_PATH), href
+        path = "/" + path[len(SITE_PATH):]
+    return (site / path.lstrip("/") / "index.html").resolve()
+
+
+def test_alternate_links_and_switcher_stay_on_the_same_page(site_dir):
+    for page in PAGES:
+        for lang, other in (("en", "zh"), ("zh", "en")):
+            path = page_path(site_dir, page, lang)
+            links = [(t, a) for t, a in tags(path) if t in ("link", "a") and a.get("hreflang") == other]
+            assert {t for t, _ in links} == {"link", "a"}, (page, lang)  # <head> alternate + switcher
+            for _, a in links:
+                assert resolve(site_dir, path, a["href"]) == page_path(site_dir, page, other).resolve()
+
+
+def search_index(site_dir: Path, lang: str) -> dict:
+    return json.loads((site_dir / ("" if lang == "en" else "zh") / "search" / "search_index.json").read_text())
+
+
+def tokens(index: dict, doc: dict) -> set[str]:
+    """Split like lunr does with the index's separator (Material lowercases terms)."""
+    sep = re.compile(index["config"]["separator"])  # Python re reads \uXXXX like JavaScript
+    text = re.sub(r"<[^>]+>", " ", doc["title"] + " " + doc["text"])
+    return {t.lower() for t in sep.split(text) if t}
+
+
+def find(index: dict, query: str) -> set[str]:
+    """Locations whose tokens start with the query term (Material adds a trailing wildcard)."""
+    return {d["location"].split("#")[0] for d in index["docs"] if any(t.startswith(query.lower()) for t in tokens(index, d))}
+
+
+def test_each_language_searches_its_own_pages(site_dir):
+    en, zh = search_index(site_dir, "en"), search_index(site_dir, "zh")
+    assert not any(re.search(r"[\u4e00-\u9fff]", d["title"]) for d in en["docs"])
+    assert not any(d["location"].startswith("zh/") for d in zh["docs"])  # relative to /zh/
+    assert {d["location"].split("#")[0] for d in zh["docs"]} >= {"", "symmetry/"}
+
+
+def test_search_config_keeps_he_and_segments_chinese(site_dir):
+    for lang in ("en", "zh"):
+        config = search_index(site_dir, lang)["config"]
+        assert config["pipeline"] == []  # no stop-word filter ("He") and no stemmer
+        assert "\\u200b" in config["separator"]  # jieba's word joiner
+
+
+def test_search_finds_the_chapters(site_dir):
+    en, zh = search_index(site_dir, "en"), search_index(site_dir, "zh")
+    assert "symmetry/" in find(en, "symmetry")
+    assert find(en, "He")  # not dropped as a stop word
+    assert "symmetry/" in find(zh, "对称")
+    assert "symmetry/" in find(zh, "零初始化") or "symmetry/" in find(zh, "初始化")
+    assert find(zh, "方差")
+    assert "symmetry/" in find(zh, "权重")  # jieba user dictionary: 所有/权重, not 所有权/重
+
+
+EXTERNAL_ATTRS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "video": "src",
+                  "audio": "src", "embed": "src", "object": "data"}
+
+
+def test_no_third_party_hosts(site_dir):
+    for path in site_dir.rglob("*.html"):
+        for tag, attrs in tags(path):
+            url = attrs.get(EXTERNAL_ATTRS.get(tag, ""), "")
+            if tag == "link" and attrs.get("rel") not in ("alternate", "canonical"):
+                url = attrs.get("href", "")
+            assert not urlparse(url).netloc, f"{path.relative_to(site_dir)}: <{tag}> loads {url}"
+        html = path.read_text(encoding="utf-8")
+        assert "fonts.googleapis" not in html and "cdn.jsdelivr" not in html
+        assert 'data-md-component="source"' not in html  # would call api.github.com
+    for path in site_dir.rglob("*.css"):
+        css = path.read_text(encoding="utf-8")
+        assert not re.search(r"url\(\s*['\"]?(https?:)?//", css), path
+        assert "@import" not in css or not re.search(r"@import\s+url\(\s*['\"]?https?:", css), path
+
+
+def test_math_is_served_locally(site_dir):
+    assert (site_dir / "assets" / "mathjax" / "tex-chtml.js").is_file()
+    assert list((site_dir / "assets" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    for lang in ("en", "zh"):
+        scripts = [a.get("src", "") for t, a in tags(page_path(site_dir, "symmetry", lang)) if t == "script"]
+        assert any(s.endswith("assets/mathjax/tex-chtml.js") for s in scripts)
+
+
+def test_figures_and_data_are_published(site_dir):
+    for f in ("symmetry_collapse.json", "symmetry_collapse.en.svg", "symmetry_collapse.zh.svg"):
+        assert (site_dir / "figures" / f).is_file()
+    for lang in ("en", "zh"):
+        imgs = [a["src"] for t, a in tags(page_path(site_dir, "symmetry", lang)) if t == "img"]
+        assert any(s.endswith(f"figures/symmetry_collapse.{lang}.svg") for s in imgs), imgs
+
+
+def test_quoted_numbers_were_filled_in(site_dir):
+    data = json.loads((site_dir / "figures" / "symmetry_collapse.json").read_text())
+    for lang in ("en", "zh"):
+        html = page_path(site_dir, "symmetry", lang).read_text(encoding="utf-8")
+        assert "{{" not in html
+        assert f"<td>{data['final']['constant']['accuracy']:.0%}</td>" in html
