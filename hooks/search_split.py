@@ -40,7 +40,7 @@ def on_post_page(output: str, page, config, **kwargs) -> str:
 
     def rebase(match: re.Match) -> str:
         data = json.loads(match.group(2))
-        data["base"] = f"{data['base']}/{lang}"
+        data["base"] = f"{data['base']}/{lang}/"  # trailing slash: Material resolves URLs against it
         return match.group(1) + json.dumps(data, ensure_ascii=False) + match.group(3)
 
     return CONFIG_RE.sub(rebase, output, count=1)

@@ -146,3 +146,21 @@ def test_quoted_numbers_were_filled_in(site_dir):
         html = page_path(site_dir, "symmetry", lang).read_text(encoding="utf-8")
         assert "{{" not in html
         assert f"<td>{data['final']['constant']['accuracy']:.0%}</td>" in html
+
+
+def test_each_language_page_loads_its_own_search_index(site_dir):
+    """Material fetches new URL("search/search_index.json", config.base): the base of a
+    Chinese page must resolve to /zh/ (with its trailing slash), an English page's to /."""
+    for page in PAGES:
+        for lang in ("en", "zh"):
+            path = page_path(site_dir, page, lang)
+            html = path.read_text(encoding="utf-8")
+            config = json.loads(re.search(r'<script id="__config" type="application/json">(.*?)</script>',
+                                          html, re.S).group(1))
+            page_url = "http://x/" + str(path.relative_to(site_dir).parent).strip(".") + "/"
+            index_url = urljoin(urljoin(page_url.replace("//", "/").replace("http:/", "http://"),
+                                        config["base"] + ("" if config["base"].endswith("/") else "/")),
+                                "search/search_index.json")
+            expected = "http://x/" + ("" if lang == "en" else "zh/") + "search/search_index.json"
+            assert index_url == expected, (page, lang, config["base"])
+            assert lang == "en" or config["base"].endswith("/zh/")
