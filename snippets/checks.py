@@ -57,6 +57,19 @@ def positive_float(name: str, value: object) -> float:
     return float(value)
 
 
+def non_negative_float(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"{name}: expected a non-negative number, got {value!r}")
+    return float(value)
+
+
+def probability(name: str, value: object) -> float:
+    """A probability in [0, 1) (a dropout rate of 1 would drop everything)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{name}: expected a probability in [0, 1), got {value!r}")
+    return float(value)
+
+
 def one_of(name: str, value: object, allowed) -> str:
     if value not in allowed:
         raise ValueError(f"{name}: expected one of {sorted(allowed)}, got {value!r}")

@@ -1,4 +1,70 @@
-"""Do clone units stay clones in floating point? (draft; findings filled in below)."""
+"""Do clone units stay clones in floating point?
+
+Give every weight of a layer the same value and every hidden unit of that layer is a
+*clone*: same incoming weights, same activation, same gradient. In exact arithmetic
+the permutation symmetry keeps them identical forever, under SGD and Adam alike, so
+the network never uses more than one unit per layer (the zero-init trap). Floating
+point is not exact: a matrix-multiply or reduction kernel may add up the terms of two
+outputs in different orders, so two identical weight rows can produce outputs that
+differ in the last bit, and training may then amplify that difference.
+
+This module measures it on a 16 -> width -> width -> 1 tanh MLP (every weight of a
+layer equal to ``init / fan_in``, biases 0) fitted to a fixed synthetic regression
+task. The *relative spread* of a layer is the largest distance between two hidden
+units' incoming vectors (weight row + bias), divided by the mean row norm; it is
+computed from explicit differences, so exact clones give exactly 0.0.
+
+What we measured (CPU: AMD EPYC with AVX2, torch 2.13.0+cpu, MKL 2024.2, 1 and 2
+threads; widths 7-257, batch 128-512, up to 10,000 steps; SGD lr 0.05, Adam lr 1e-3).
+Another CPU, BLAS or torch version, or a GPU, may round differently; the *tests*
+only assert what the error analysis guarantees, not these machine-specific facts.
+
+* **Bitwise clones are possible but not guaranteed.** float32 with a width that is a
+  multiple of 8 (16, 64, 128, 256): every hidden row stayed bit-for-bit identical for
+  10,000 steps, SGD and Adam. float32 with other widths (7, 63, 65, 257): the clones
+  split within the first few updates, by 1e-11 to 1e-9 relative. The op we caught
+  doing it is the bias gradient ``grad.sum(0)``: its columns come out different even
+  when all columns are equal. The likely reason is that 8 float32 values fill one AVX2
+  register, and the leftover ``width % 8`` columns take another code path; at width 7
+  the matmuls disagree too. float64: every width we tried split within the first 10
+  updates (1e-20 to 1e-17 relative). The double-precision matmul already returns
+  outputs one or two units in the last place apart for identical weight rows.
+* **Training amplifies the split, after a delay.** While the loss falls, a difference
+  between clones does not grow (x0.5 to x1.2 over the first 200 steps). Once the
+  clones reach the symmetric plateau (MSE about 0.216, the best one unit per layer can
+  do), the plateau acts as a saddle: the difference grows exponentially, about x10
+  every 650 steps (width 16, SGD). With a deliberate seed of 1e-3, 1e-6 or 1e-10,
+  the spread reaches 1e-2 at step about 1,300, 3,300 and 6,000: about 670 more steps
+  for every factor of 10 smaller. Rounding seeds behave the same way. Width 7 in
+  float32 (seed about 1e-9) reached spread O(1) by step 2,600, and its loss then fell
+  from 0.217 to 0.003. Width 7 in float64 took 4,500-8,000 steps. Width 63 in float32
+  with Adam reached O(1) at about 6,300 steps (loss 0.108). After 10,000 steps,
+  float64 had reached 1e-13 (SGD) and 2e-3 (Adam) at width 64, and 2e-9 and 2e-5 at
+  width 256. Bitwise clones never
+  escape: a difference of exactly 0 stays exactly 0. Each layer needs its own seed.
+  When layer 1 splits, layer 2's units still see identical inputs and get identical
+  output gradients, so they stay clones. Only their own rounding splits them: width
+  7, float32, SGD ended with spread 2 in layer 1 and 1e-4 in layer 2.
+* **Dropout breaks the symmetry at once.** Each unit gets its own mask. With p=0.1
+  the spread is about 1e-3 after the first step (5e-4 with p=0.01) and 0.1 after
+  100-300 steps, far above any rounding effect. The result is the same in float32
+  and float64.
+* **Threads matter little.** 1 and 2 threads gave bit-identical runs at every width
+  of 16 or more. Only width 7 in float32 changed bits, and the magnitude stayed the
+  same.
+* **Do not measure this with** ``torch.cdist``. With more than 25 rows it computes
+  |a|^2 + |b|^2 - 2 a.b with a matrix multiply. For identical rows the result is
+  rounding noise of about sqrt(eps)*|a|: about 8e-4 relative in float32 and 3e-8 in
+  float64. That is larger than the drift being measured, even for rows that are
+  exactly equal.
+
+Moral for the zero-init trap: rounding is too weak, too late and too
+machine-dependent to count on as a symmetry breaker. Break the symmetry on purpose
+with a random init (or with dropout).
+
+Run ``python -m snippets.clone_drift`` (a few seconds) or add ``--long`` for the
+10,000-step sweep behind the numbers above (about 10 minutes on 2 cores).
+"""
 
 from __future__ import annotations
 
@@ -10,33 +76,30 @@ import torch
 from torch import nn
 
 from snippets.checks import (
+    non_negative_float,
     non_negative_int,
     one_of,
     positive_float,
+    probability,
     positive_int,
     resolve_device,
     resolve_dtype,
 )
 
 OPTIMIZERS = ("sgd", "adam")
+DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
 N_SAMPLES = 4096  # size of the fixed synthetic training set
-N_OUT = 1  # scalar regression output
+ESCAPE = 1e-2  # a relative spread this large means the clones have visibly split
 
 
-def _probability(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{name}: expected a probability in [0, 1), got {value!r}")
-    return float(value)
-
-
-def make_data(d_in: int, seed: int, dtype="float32", device="cpu"):
-    """Fixed synthetic regression set: ``N_SAMPLES`` Gaussian inputs, targets from a
-    small random tanh teacher with 4 hidden units (so a net needs several *different*
-    hidden units to fit it well)."""
-    d_in = positive_int("d_in", d_in)
-    seed = non_negative_int("seed", seed)
+def make_data(d_in: int = 16, seed: int = 0, dtype="float32", device="cpu"):
+    """The fixed training set: ``N_SAMPLES`` Gaussian inputs and targets from a random tanh
+    teacher with 4 hidden units. One unit per layer cannot fit it: the clone net stalls
+    at MSE about 0.216, while a net whose units differ gets much lower."""
+    d_in, seed = positive_int("d_in", d_in), non_negative_int("seed", seed)
     dt, dev = resolve_dtype(dtype), resolve_device(device)
     g = torch.Generator().manual_seed(seed)
+    # Generated in float64 on the CPU, then cast: same data for every dtype and device.
     x = torch.randn(N_SAMPLES, d_in, generator=g, dtype=torch.float64)
     v = torch.randn(d_in, 4, generator=g, dtype=torch.float64) / math.sqrt(d_in)
     y = torch.tanh(2 * x @ v) @ torch.tensor([1.0, -1.0, 0.5, -0.5], dtype=torch.float64)
@@ -46,21 +109,26 @@ def make_data(d_in: int, seed: int, dtype="float32", device="cpu"):
 # --8<-- [start:clone_mlp]
 def clone_mlp(d_in: int, width: int, init: float = 0.5, dropout: float = 0.0,
               dtype="float32", device="cpu") -> nn.Sequential:
-    """d_in -> width -> width -> 1 tanh MLP in which every weight of a layer is the
-    same constant ``init / fan_in`` and every bias is 0: all hidden units of a layer
-    are exact copies of each other (clones)."""
+    """d_in -> width -> width -> 1 tanh MLP. Every weight of a layer is the same constant
+    ``init / fan_in`` and every bias is 0, so all hidden units of a layer are clones.
+    (Dividing by fan_in keeps tanh out of saturation. With 0.5 everywhere, at width 64,
+    88% of layer 2's float32 outputs start at exactly +-1, where tanh' = 0, and the
+    output starts near +-32. SGD at lr 0.05 then diverged to NaN.)"""
+    d_in, width = positive_int("d_in", d_in), positive_int("width", width)
+    init, dropout = positive_float("init", init), probability("dropout", dropout)
+    dt, dev = resolve_dtype(dtype), resolve_device(device)
     layers = [nn.Linear(d_in, width), nn.Tanh()]
     if dropout:
-        layers.append(nn.Dropout(dropout))
+        layers.append(nn.Dropout(dropout))  # each unit gets its own random mask
     layers += [nn.Linear(width, width), nn.Tanh()]
     if dropout:
         layers.append(nn.Dropout(dropout))
-    layers.append(nn.Linear(width, N_OUT))
-    net = nn.Sequential(*layers).to(device=device, dtype=dtype)
+    layers.append(nn.Linear(width, 1))
+    net = nn.Sequential(*layers).to(device=dev, dtype=dt)
     with torch.no_grad():
         for layer in net:
             if isinstance(layer, nn.Linear):
-                layer.weight.fill_(init / layer.in_features)  # same value everywhere
+                layer.weight.fill_(init / layer.in_features)  # one value, every entry
                 layer.bias.zero_()
     return net
 # --8<-- [end:clone_mlp]
@@ -68,61 +136,91 @@ def clone_mlp(d_in: int, width: int, init: float = 0.5, dropout: float = 0.0,
 
 # --8<-- [start:pairwise]
 def max_pairwise_distance(rows: torch.Tensor, chunk: int = 64) -> float:
-    """Largest Euclidean distance between two rows of ``rows``, computed from explicit
-    differences ``rows[i] - rows[j]``: identical rows give exactly 0.0.
+    """Largest Euclidean distance between two rows of a 2-D tensor, from explicit
+    differences ``rows[i] - rows[j]``. x - x is exactly 0 in IEEE arithmetic, so
+    identical rows give exactly 0.0.
 
-    (Not ``torch.cdist``: for more than 25 rows it switches to the formula
-    |a|^2 + |b|^2 - 2 a.b, whose rounding error does not vanish for a == b.)"""
+    Not ``torch.cdist``: with more than 25 rows it uses |a|^2 + |b|^2 - 2 a.b, whose
+    rounding error does not cancel when a == b (see :func:`cdist_identical_rows`)."""
+    if not isinstance(rows, torch.Tensor) or rows.dim() != 2 or not rows.is_floating_point():
+        raise ValueError(f"rows: expected a 2-D floating-point tensor, got {_describe(rows)}")
+    chunk = positive_int("chunk", chunk)
     best = rows.new_zeros(())
-    for start in range(0, rows.shape[0], chunk):  # chunks keep memory at chunk*n*dim
+    for start in range(0, rows.shape[0], chunk):  # memory: chunk x n x dim at a time
         diff = rows[start:start + chunk, None, :] - rows[None, :, :]
         best = torch.maximum(best, diff.norm(dim=-1).max())
     return best.item()
 
 
 def relative_spread(layer: nn.Linear) -> float:
-    """max_ij |r_i - r_j| / mean_i |r_i| over the hidden units' incoming vectors
-    r_i = (weight row i, bias i). 0.0 exactly when all units are clones."""
-    rows = torch.cat([layer.weight, layer.bias[:, None]], dim=1).detach()
-    return max_pairwise_distance(rows) / rows.norm(dim=1).mean().item()
+    """max_ij |r_i - r_j| / mean_i |r_i|, where r_i = (weight row i, bias i) is the
+    incoming vector of hidden unit i. It is exactly 0.0 when all units are clones."""
+    if not isinstance(layer, nn.Linear):
+        raise ValueError(f"layer: expected a torch.nn.Linear, got {_describe(layer)}")
+    bias = layer.bias if layer.bias is not None else layer.weight.new_zeros(layer.out_features)
+    rows = torch.cat([layer.weight, bias[:, None]], dim=1).detach()
+    scale = rows.norm(dim=1).mean().item()
+    spread = max_pairwise_distance(rows)
+    return spread / scale if scale > 0 else spread
 # --8<-- [end:pairwise]
 
 
+def _describe(obj: object) -> str:
+    if isinstance(obj, torch.Tensor):
+        return f"a {obj.dim()}-D {obj.dtype} tensor"
+    return repr(obj) if len(repr(obj)) < 60 else type(obj).__name__
+
+
 def _log_steps(steps: int, n_logs: int) -> list[int]:
-    """Step 0 plus roughly geometric steps up to ``steps`` (early growth is visible)."""
-    pts = {0, steps}
+    """Steps 0, 1, then about geometric spacing up to ``steps``. This shows both the
+    first split and the late growth."""
+    pts = {0, 1, steps}
     pts |= {max(1, round(steps ** (k / n_logs))) for k in range(1, n_logs)}
     return sorted(pts)
 
 
-def train_clones(width: int = 64, steps: int = 300, batch: int = 128, lr: float = 0.05,
-                 optimizer: str = "sgd", dtype="float32", dropout: float = 0.0,
-                 device="cpu", seed: int = 0, *, d_in: int = 16, init: float = 0.5,
-                 n_logs: int = 8, num_threads: int | None = None) -> dict:
-    """Train :func:`clone_mlp` on :func:`make_data` and log how far apart its clone units drift.
+def train_clones(width: int = 64, steps: int = 300, batch: int = 128,
+                 lr: float | None = None, optimizer: str = "sgd", dtype="float32",
+                 dropout: float = 0.0, device="cpu", seed: int = 0, *, d_in: int = 16,
+                 init: float = 0.5, perturb: float = 0.0, n_logs: int = 8,
+                 num_threads: int | None = None) -> dict:
+    """Train :func:`clone_mlp` on :func:`make_data` and log how far its clones drift apart.
 
-    Returns a dict of plain Python data: ``step`` (logged steps, 0 = before training),
-    ``loss`` (full-data MSE, eval mode), ``spread1``/``spread2`` (:func:`relative_spread`
-    of hidden layers 1 and 2), ``first_split`` (first logged step with a non-zero spread,
-    or None), ``movement1``/``movement2`` (|W_end - W_0| / |W_0| per hidden layer: how far
-    training moved the weights), ``seconds`` and the configuration. ``num_threads``, if
-    given, sets ``torch.set_num_threads`` for the run and restores it afterwards."""
+    ``lr`` defaults to 0.05 for SGD and 1e-3 for Adam. ``perturb`` > 0 deliberately
+    scales unit 0's incoming weights in layer 1 by (1 + perturb) before training, which
+    plants a seed of known size. ``num_threads``, if given, sets
+    ``torch.set_num_threads`` for the run and then restores it. Dropout masks come from
+    the global RNG, seeded with ``seed`` inside ``torch.random.fork_rng``, so the
+    caller's RNG state is left as it was.
+
+    Returns plain data:
+      ``step``: the logged steps (0 = before training; geometric spacing),
+      ``loss``: full-data MSE at those steps (eval mode, so no dropout),
+      ``spread1``, ``spread2``: :func:`relative_spread` of hidden layers 1 and 2,
+      ``first_split``: the first logged step with a non-zero spread (None = the units
+      stayed bit-identical), ``escape_step``: the first logged step with spread >=
+      ``ESCAPE`` (or None), ``movement1``, ``movement2``: |W_end - W_0| / |W_0| (how
+      far training moved each hidden layer), ``seconds``, and ``config``."""
     width, steps, batch = (positive_int(n, v) for n, v in
                            (("width", width), ("steps", steps), ("batch", batch)))
-    lr, init = positive_float("lr", lr), positive_float("init", init)
     optimizer = one_of("optimizer", optimizer, OPTIMIZERS)
+    lr = DEFAULT_LR[optimizer] if lr is None else positive_float("lr", lr)
     dt, dev = resolve_dtype(dtype), resolve_device(device)
-    dropout = _probability("dropout", dropout)
+    dropout = probability("dropout", dropout)
     seed, d_in = non_negative_int("seed", seed), positive_int("d_in", d_in)
+    init, perturb = positive_float("init", init), non_negative_float("perturb", perturb)
     n_logs = positive_int("n_logs", n_logs)
     if num_threads is not None:
         num_threads = positive_int("num_threads", num_threads)
 
+    # One configuration per call, on purpose. Batching several runs into one bmm (as
+    # snippets/symmetry.py does) would swap in other matmul kernels, and which kernel
+    # runs is exactly what decides whether clones stay bit-identical.
     x, y = make_data(d_in, seed, dt, dev)
-    log = {"step": [], "loss": [], "spread1": [], "spread2": []}
+    log: dict = {"step": [], "loss": [], "spread1": [], "spread2": []}
     old_threads = torch.get_num_threads()
     start = time.perf_counter()
-    # fork_rng: dropout masks come from the global RNG; seed it without side effects.
+    # fork_rng: dropout draws from the global RNG; seed it, then put the caller's back.
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(seed)
         if num_threads is not None:
@@ -130,30 +228,36 @@ def train_clones(width: int = 64, steps: int = 300, batch: int = 128, lr: float 
         try:
             net = clone_mlp(d_in, width, init, dropout, dt, dev)
             hidden = [m for m in net if isinstance(m, nn.Linear)][:2]
+            with torch.no_grad():
+                hidden[0].weight[0] *= 1 + perturb  # perturb=0 leaves exact clones
             w0 = [h.weight.detach().clone() for h in hidden]
             _train(net, hidden, x, y, steps, batch, lr, optimizer, seed,
-                   _log_steps(steps, n_logs), log)
+                   set(_log_steps(steps, n_logs)), log)
         finally:
             torch.set_num_threads(old_threads)
-    spreads = [max(a, b) for a, b in zip(log["spread1"], log["spread2"])]
-    log["first_split"] = next((s for s, v in zip(log["step"], spreads) if v > 0), None)
+    spread = [max(a, b) for a, b in zip(log["spread1"], log["spread2"])]
+    log["first_split"] = next((s for s, v in zip(log["step"], spread) if v > 0), None)
+    log["escape_step"] = next((s for s, v in zip(log["step"], spread) if v >= ESCAPE), None)
     for i, (h, w) in enumerate(zip(hidden, w0), start=1):
         log[f"movement{i}"] = ((h.weight.detach() - w).norm() / w.norm()).item()
     log["seconds"] = time.perf_counter() - start
     log["config"] = dict(width=width, steps=steps, batch=batch, lr=lr, optimizer=optimizer,
                          dtype=str(dt).removeprefix("torch."), dropout=dropout,
-                         device=str(dev), seed=seed, d_in=d_in, init=init,
+                         device=str(dev), seed=seed, d_in=d_in, init=init, perturb=perturb,
                          num_threads=num_threads or old_threads)
     return log
 
 
 # --8<-- [start:train]
 def _train(net, hidden, x, y, steps, batch, lr, optimizer, seed, log_at, log):
-    opt = (torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam)(net.parameters(), lr=lr)
+    """Plain minibatch training. Nothing here treats units differently: if the clones
+    split, the split came from rounding (or from dropout's masks)."""
+    opt_class = torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam
+    opt = opt_class(net.parameters(), lr=lr)
     sampler = torch.Generator(device=x.device).manual_seed(seed + 1)  # minibatch indices
     for step in range(steps + 1):
         if step in log_at:
-            net.eval()  # no dropout while measuring the loss
+            net.eval()  # measure without dropout
             with torch.no_grad():
                 log["loss"].append(((net(x) - y) ** 2).mean().item())
             net.train()
@@ -168,3 +272,181 @@ def _train(net, hidden, x, y, steps, batch, lr, optimizer, seed, log_at, log):
         loss.backward()
         opt.step()
 # --8<-- [end:train]
+
+
+# --8<-- [start:cdist]
+def cdist_identical_rows(n_rows: int = 64, dim: int = 100, n_distinct: int = 16,
+                         dtype="float32", seed: int = 0) -> dict:
+    """Largest reported distance between two *identical* rows of an ``n_rows x dim`` matrix
+    built from ``n_distinct`` random vectors, each repeated.
+
+    Keys: ``cdist_default`` (torch.cdist's default mode, which uses a matrix multiply
+    when there are more than 25 rows), ``cdist_no_mm``
+    (compute_mode='donot_use_mm_for_euclid_dist'), ``explicit`` (differences, as in
+    :func:`max_pairwise_distance`), ``row_norm`` (mean row norm) and ``uses_mm``.
+    Only the matrix-multiply path is wrong: |a|^2 + |b|^2 - 2 a.b leaves rounding
+    noise of order eps*|a|^2, and its square root is about sqrt(eps)*|a|."""
+    n_rows, dim = positive_int("n_rows", n_rows), positive_int("dim", dim)
+    n_distinct, seed = positive_int("n_distinct", n_distinct), non_negative_int("seed", seed)
+    if n_distinct > n_rows:
+        raise ValueError(f"n_distinct: expected at most n_rows={n_rows}, got {n_distinct}")
+    dt = resolve_dtype(dtype)
+    g = torch.Generator().manual_seed(seed)
+    group = torch.arange(n_rows) % n_distinct
+    rows = torch.randn(n_distinct, dim, generator=g, dtype=dt)[group]
+    same = group[:, None] == group[None, :]  # pairs (i, j) with rows[i] == rows[j]
+    default = torch.cdist(rows, rows)
+    no_mm = torch.cdist(rows, rows, compute_mode="donot_use_mm_for_euclid_dist")
+    explicit = (rows[:, None, :] - rows[None, :, :]).norm(dim=-1)
+    return {
+        "cdist_default": default[same].max().item(),
+        "cdist_no_mm": no_mm[same].max().item(),
+        "explicit": explicit[same].max().item(),
+        "row_norm": rows.norm(dim=1).mean().item(),
+        "uses_mm": n_rows > 25,
+    }
+# --8<-- [end:cdist]
+
+
+# The build's figure: six runs of 2,000 steps, about 15 s on one CPU core.
+FIGURE_RUNS = {
+    "f32_w64_sgd": {"width": 64, "dtype": "float32", "optimizer": "sgd"},
+    "f32_w63_sgd": {"width": 63, "dtype": "float32", "optimizer": "sgd"},
+    "f32_w63_adam": {"width": 63, "dtype": "float32", "optimizer": "adam"},
+    "f64_w64_sgd": {"width": 64, "dtype": "float64", "optimizer": "sgd"},
+    "f64_w64_adam": {"width": 64, "dtype": "float64", "optimizer": "adam"},
+    "f32_w64_dropout": {"width": 64, "dtype": "float32", "optimizer": "sgd", "dropout": 0.1},
+}
+FIGURE_STEPS = 2000
+
+
+def figure_data(device: str = "cpu") -> dict:
+    """The numbers behind the "clone drift" figure (and the table on the page)."""
+    runs = {}
+    for name, kw in FIGURE_RUNS.items():
+        r = train_clones(steps=FIGURE_STEPS, batch=128, n_logs=24, device=device, **kw)
+        r.pop("seconds")  # timing is not data: two builds must write the same JSON
+        r["spread"] = [max(a, b) for a, b in zip(r["spread1"], r["spread2"])]
+        r["max_spread"], r["final_loss"] = max(r["spread"]), r["loss"][-1]
+        runs[name] = r
+    cdist = {dt: cdist_identical_rows(dtype=dt) for dt in ("float32", "float64")}
+    for c in cdist.values():
+        c["relative_default"] = c["cdist_default"] / c["row_norm"]
+    return {"runs": runs, "order": list(FIGURE_RUNS), "cdist": cdist,
+            "provenance": {"steps": FIGURE_STEPS, "batch": 128, "seed": 0,
+                           "dtype": "float32 and float64", "task": "16 -> w -> w -> 1 tanh MLP, MSE"}}
+
+
+FIGURE_LABELS = {
+    "en": {"runs": {"f32_w64_sgd": "float32, width 64, SGD", "f32_w63_sgd": "float32, width 63, SGD",
+                    "f32_w63_adam": "float32, width 63, Adam", "f64_w64_sgd": "float64, width 64, SGD",
+                    "f64_w64_adam": "float64, width 64, Adam",
+                    "f32_w64_dropout": "float32, width 64, SGD + dropout 0.1"},
+           "spread": "relative spread of the clones (largest of the two layers)",
+           "step": "training step", "zero": "exactly 0 (bit-identical)", "loss": "training loss (MSE)"},
+    "zh": {"runs": {"f32_w64_sgd": "float32，宽度 64，SGD", "f32_w63_sgd": "float32，宽度 63，SGD",
+                    "f32_w63_adam": "float32，宽度 63，Adam", "f64_w64_sgd": "float64，宽度 64，SGD",
+                    "f64_w64_adam": "float64，宽度 64，Adam",
+                    "f32_w64_dropout": "float32，宽度 64，SGD + dropout 0.1"},
+           "spread": "克隆单元之间的相对差异（两层中较大者）",
+           "step": "训练步数", "zero": "严格为 0（逐位相同）", "loss": "训练损失（MSE）"},
+}
+FLOOR = 1e-22  # where exact zeros are drawn on the log axis
+
+
+def plot_figure(data: dict, lang: str):
+    """Spread of the clones over training (log-log), one line per run."""
+    import matplotlib.pyplot as plt
+
+    from snippets.plotting import figure_style
+
+    t = FIGURE_LABELS[lang]
+    with figure_style():
+        fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained",
+                                          gridspec_kw={"width_ratios": [2, 1]})
+        for i, name in enumerate(data["order"]):
+            r = data["runs"][name]
+            steps = [s + 1 for s in r["step"]]  # step 0 on a log axis
+            style = {"color": f"C{i}", "label": t["runs"][name], "marker": "o", "markersize": 2.5}
+            ax.plot(steps, [max(v, FLOOR) for v in r["spread"]], **style)
+            ax_loss.plot(steps, r["loss"], **style)
+        ax.axhline(FLOOR, color="0.4", linestyle=":", linewidth=1)
+        ax.annotate(t["zero"], (1, FLOOR), xytext=(2, 4), textcoords="offset points",
+                    fontsize=8, color="0.3")
+        ax.set(xscale="log", yscale="log", xlabel=t["step"] + " + 1", title=t["spread"],
+               ylim=(FLOOR / 10, 10))
+        ax_loss.set(xscale="log", xlabel=t["step"] + " + 1", title=t["loss"])
+        for a in (ax, ax_loss):
+            a.grid(alpha=0.3)
+        ax_loss.legend(fontsize=7, loc="upper right")
+    return fig
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else (f"{v:.1e}" if isinstance(v, float) else str(v))
+
+
+def _row(label: str, r: dict) -> str:
+    s1, s2 = r["spread1"][-1], r["spread2"][-1]
+    return (f"{label:<34} {_fmt(r['first_split']):>6} {_fmt(s1):>8} {_fmt(s2):>8} "
+            f"{r['loss'][-1]:7.3f} {r['seconds']:6.1f}s")
+
+
+HEADER = (f"{'run':<34} {'split':>6} {'spread1':>8} {'spread2':>8} {'loss':>7} {'time':>7}\n"
+          + "-" * 77)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--long", action="store_true",
+                        help="10,000-step sweep over widths, dtypes and optimizers (minutes)")
+    parser.add_argument("--steps", type=int, default=None, help="override the step count")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    args = parser.parse_args(argv)
+    threads = args.threads
+
+    if args.long:
+        steps = args.steps or 10_000
+        print(f"{steps} steps, batch 256; split = first logged step with spread > 0")
+        print(HEADER)
+        for width in (7, 16, 63, 64, 65, 256):
+            for dtype in ("float32", "float64"):
+                for opt in OPTIMIZERS:
+                    r = train_clones(width, steps, 256, optimizer=opt, dtype=dtype,
+                                     n_logs=20, num_threads=threads)
+                    print(_row(f"w={width} {dtype} {opt}", r), flush=True)
+        for p in (0.01, 0.1):
+            r = train_clones(64, steps // 3, 128, dropout=p, n_logs=12, num_threads=threads)
+            print(_row(f"w=64 float32 sgd dropout={p}", r), flush=True)
+        print(f"\nseeded split, w=16 float64 sgd, {steps} steps: step where spread >= {ESCAPE}")
+        for delta in (1e-3, 1e-6, 1e-10, 0.0):
+            r = train_clones(16, steps, 128, dtype="float64", perturb=delta, n_logs=100,
+                             num_threads=threads)
+            print(f"  perturb {delta:7.0e}: escape step {_fmt(r['escape_step']):>6}, "
+                  f"final spread {max(r['spread1'][-1], r['spread2'][-1]):.1e}, "
+                  f"loss {r['loss'][-1]:.3f}", flush=True)
+    else:
+        steps = args.steps or 300
+        print(f"width 64, batch 128, {steps} steps "
+              "(split = first logged step with spread > 0; '-' = stayed bit-identical)")
+        print(HEADER)
+        for label, kw in [("float32 sgd", {}), ("float32 sgd, width 63", {"width": 63}),
+                          ("float64 sgd", {"dtype": "float64"}),
+                          ("float64 adam", {"dtype": "float64", "optimizer": "adam"}),
+                          ("float32 sgd, dropout 0.1", {"dropout": 0.1}),
+                          ("float32 sgd, seeded 1e-3", {"perturb": 1e-3})]:
+            r = train_clones(**{"width": 64, "steps": steps, "batch": 128, **kw},
+                             num_threads=threads)
+            print(_row(label, r), flush=True)
+
+    print("(time includes a one-off ~1.5 s on the first run: torch.optim's lazy imports)")
+    print("\ncdist on a 64-row matrix, largest distance between IDENTICAL rows (relative):")
+    for dtype in ("float32", "float64"):
+        c = cdist_identical_rows(dtype=dtype)
+        print(f"  {dtype}: cdist default {c['cdist_default'] / c['row_norm']:.1e}, "
+              f"cdist donot_use_mm {c['cdist_no_mm'] / c['row_norm']:.1e}, "
+              f"explicit differences {c['explicit'] / c['row_norm']:.1e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -43,6 +43,7 @@ class Figure:
 # name -> producing functions; the page embeds figures/NAME.svg (i18n picks the language)
 FIGURES: dict[str, Figure] = {
     "symmetry_collapse": Figure("snippets.symmetry", "figure_data", "plot_figure"),
+    "clone_drift": Figure("snippets.clone_drift", "figure_data", "plot_figure"),
 }
 
 
@@ -79,6 +80,18 @@ def source_files(name: str) -> list[Path]:
     return sorted({_module_path(m) for m in seen} | {Path(__file__).resolve()})
 
 
+def rounded(obj, digits: int = 6):
+    """Floats rounded to ``digits`` significant digits (0 stays exactly 0): compact JSON
+    that still holds more precision than any figure or page shows."""
+    if isinstance(obj, float):
+        return float(f"{obj:.{digits}g}")
+    if isinstance(obj, dict):
+        return {k: rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [rounded(v, digits) for v in obj]
+    return obj
+
+
 def _versions() -> dict[str, str]:
     return {pkg: metadata.version(pkg) for pkg in ("torch", "numpy", "matplotlib")}
 
@@ -105,7 +118,7 @@ def generate(name: str, out_dir: Path, device: str = "cpu") -> list[Path]:
     # the numbers then do not depend on how many cores the building machine has.
     torch.set_num_threads(1)
     module = importlib.import_module(fig.module)
-    data = getattr(module, fig.compute)(device=device)
+    data = rounded(getattr(module, fig.compute)(device=device))
     data["provenance"] = {
         **data.get("provenance", {}),
         "figure": name,

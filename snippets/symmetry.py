@@ -141,20 +141,9 @@ def train(*, width: int = 16, steps: int = 1500, lr: float = 0.01, n: int = 400,
     }
 
 
-def _rounded(obj, digits: int = 6):
-    """Round floats to ``digits`` significant digits (0 stays exactly 0) for compact JSON."""
-    if isinstance(obj, float):
-        return float(f"{obj:.{digits}g}")
-    if isinstance(obj, dict):
-        return {k: _rounded(v, digits) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_rounded(v, digits) for v in obj]
-    return obj
-
-
 def figure_data(device: str = "cpu") -> dict:
     """The numbers behind the "symmetry collapse" figure."""
-    return _rounded(train(device=device))
+    return train(device=device)
 
 
 LABELS = {
@@ -176,28 +165,15 @@ LABELS = {
     },
 }
 COLORS = {"zero": "#d62728", "constant": "#ff7f0e", "random": "#1f77b4"}
-CJK_FONTS = ["Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC"]
-
-
 def plot_figure(data: dict, lang: str):
     """Draw the figure from ``figure_data`` output, with labels in ``lang``."""
-    import warnings
-
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from matplotlib import font_manager
+    from snippets.plotting import figure_style
 
     t = LABELS[lang]
     log, inits = data["log"], data["inits"]
-    # Text stays text in the SVG (svg.fonttype "none"): the reader's browser draws the
-    # Chinese labels. A CJK font here only makes matplotlib measure them right.
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    fonts = ["DejaVu Sans", *(f for f in CJK_FONTS if f in installed), "sans-serif"]
-    with warnings.catch_warnings(), matplotlib.rc_context({"font.family": fonts, "font.size": 9}):
-        warnings.filterwarnings("ignore", message="Glyph .* missing")
+    with figure_style():
         fig, axes = plt.subplots(2, 3, figsize=(10, 6.4), layout="constrained")
         for r, init in enumerate(inits):
             kw = {"color": COLORS[init], "label": t["inits"][init]}

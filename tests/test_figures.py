@@ -14,8 +14,11 @@ ROOT = figures.PACKAGE_DIR.parent
 
 def test_sources_of_a_figure_follow_local_imports():
     names = {p.name for p in figures.source_files("symmetry_collapse")}
-    # symmetry.py imports checks.py; figures.py itself is always part of the key
-    assert names == {"symmetry.py", "checks.py", "figures.py"}
+    # symmetry.py imports checks.py and (inside plot_figure) plotting.py; figures.py
+    # itself is always part of the key
+    assert names == {"symmetry.py", "checks.py", "plotting.py", "figures.py"}
+    assert {p.name for p in figures.source_files("clone_drift")} == {
+        "clone_drift.py", "checks.py", "plotting.py", "figures.py"}
 
 
 def test_cache_key_changes_with_the_code(tmp_path, monkeypatch):
@@ -30,21 +33,20 @@ def test_cache_key_changes_with_the_code(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    """The symmetry figure generated twice from cold, in two separate processes."""
-    outs = []
-    for i in range(2):
-        out = tmp_path_factory.mktemp(f"fig{i}")
-        subprocess.run([sys.executable, "-m", "snippets.figures", "--out", str(out)],
-                       cwd=ROOT, check=True, capture_output=True)
-        outs.append(out)
-    return outs
+def generated(tmp_path_factory, site_dir):
+    """Every figure generated from cold by the CLI, next to the copy the site build made
+    (in another process, through the hook and the cache)."""
+    out = tmp_path_factory.mktemp("fig")
+    subprocess.run([sys.executable, "-m", "snippets.figures", "--out", str(out)],
+                   cwd=ROOT, check=True, capture_output=True)
+    return out, site_dir / "figures"
 
 
 def test_generation_is_deterministic(generated):
-    a, b = generated
-    for name in figures.outputs("symmetry_collapse"):
-        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    cli, site = generated
+    for name in figures.FIGURES:
+        for f in figures.outputs(name):
+            assert (cli / f).read_bytes() == (site / f).read_bytes(), f
 
 
 def test_json_has_data_and_provenance(generated):
@@ -59,6 +61,23 @@ def test_json_has_data_and_provenance(generated):
     assert data["final"]["constant"]["rank"] == [1, 1]
     random = data["inits"].index("random")
     assert data["log"]["spread"][-1][1][random] > 1.0  # the random run spreads
+
+
+def test_clone_drift_data(generated):
+    data = json.loads((generated[0] / "clone_drift.json").read_text())
+    assert set(data["order"]) == set(data["runs"])
+    runs = data["runs"]
+    # dropout gives every unit its own mask: the clones split far above any rounding
+    # effect (bound 2 * steps * n * eps, see tests/test_clone_drift.py)
+    assert runs["f32_w64_dropout"]["spread"][-1] > 1e-2
+    for name, r in runs.items():
+        if "dropout" not in name:
+            c = r["config"]
+            eps = 2.0 ** (-23 if c["dtype"] == "float32" else -52)
+            n = max(c["batch"], c["width"] + 1, c["d_in"] + 1)
+            assert max(r["spread"]) <= 2 * c["steps"] * n * eps, name
+    for c in data["cdist"].values():
+        assert c["explicit"] == 0.0 and c["cdist_default"] > 0
 
 
 def test_svgs_keep_text_as_text_in_each_language(generated):
