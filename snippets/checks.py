@@ -74,3 +74,15 @@ def one_of(name: str, value: object, allowed) -> str:
     if value not in allowed:
         raise ValueError(f"{name}: expected one of {sorted(allowed)}, got {value!r}")
     return value  # type: ignore[return-value]
+
+
+def main() -> None:
+    """Print which devices and dtypes the experiments can use on this machine."""
+    cuda = torch.cuda.is_available()
+    gpus = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())) if cuda else "none"
+    print(f"torch {torch.__version__}; devices: cpu" + (f", cuda ({gpus})" if cuda else " (no CUDA device)"))
+    print(f"dtypes: {', '.join(sorted(DTYPES))}")
+
+
+if __name__ == "__main__":
+    main()

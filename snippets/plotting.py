@@ -27,3 +27,17 @@ def figure_style(size: float = 9):
     with warnings.catch_warnings(), matplotlib.rc_context({"font.family": fonts, "font.size": size}):
         warnings.filterwarnings("ignore", message="Glyph .* missing")
         yield
+
+
+def main() -> None:
+    """Print the fonts the figures will be measured with on this machine."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    found = [f for f in CJK_FONTS if f in installed]
+    print("CJK fonts for measuring Chinese labels: " + (", ".join(found) if found else
+          "none (labels still render in the browser; install fonts-noto-cjk for exact layout)"))
+
+
+if __name__ == "__main__":
+    main()

@@ -44,3 +44,11 @@ def test_other_checks():
         positive_float("lr", float("nan"))
     with pytest.raises(ValueError, match="init: expected one of"):
         one_of("init", "ones", {"zero", "random"})
+
+
+def test_main_reports_devices(capsys):
+    from snippets import checks
+
+    checks.main()
+    out = capsys.readouterr().out
+    assert "devices: cpu" in out and "float32" in out
