@@ -44,6 +44,9 @@ class Figure:
 FIGURES: dict[str, Figure] = {
     "symmetry_collapse": Figure("snippets.symmetry", "figure_data", "plot_figure"),
     "clone_drift": Figure("snippets.clone_drift", "figure_data", "plot_figure"),
+    "variance_forward": Figure("snippets.propagation", "forward_data", "plot_forward"),
+    "variance_backward": Figure("snippets.propagation", "forward_data", "plot_backward"),
+    "tanh_histograms": Figure("snippets.propagation", "tanh_histograms", "plot_histograms"),
 }
 
 

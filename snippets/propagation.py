@@ -1,0 +1,373 @@
+"""Variance propagation through a deep MLP, forward and backward, for many init schemes.
+
+A plain MLP without biases, ``z_l = W_l x_{l-1}``, ``x_l = f(z_l)``, ``x_0 ~ N(0, 1)``,
+every layer ``width`` wide. The backward pass starts from a random cotangent
+``dL/dx_depth ~ N(0, 1)`` (the gradient of L = sum(x_depth * g) for a fixed random g),
+so the statistics do not depend on a particular loss. All schemes of one activation
+run together as one batch of networks (``torch.bmm`` over the scheme axis); the
+forward and backward passes are written out by hand, three matmuls per layer, as in
+training.
+
+Per layer we record the mean square of the pre-activations ``z_l`` and activations
+``x_l``, of the back-propagated gradients ``dL/dx_l``, and of the per-example weight
+gradient ``dL/dW_l``, plus the fraction of saturated (tanh, sigmoid) or dead (ReLU)
+units. ``theory`` gives the infinite-width prediction of the same numbers.
+
+    python -m snippets.propagation
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import torch
+
+from snippets.checks import non_negative_int, positive_int, resolve_device, resolve_dtype
+
+# --8<-- [start:schemes]
+SCHEMES = {  # standard deviation of N(0, std^2) weights for a layer with fan_in, fan_out
+    "zero": lambda fan_in, fan_out: 0.0,
+    "small": lambda fan_in, fan_out: 0.01,                     # "small random numbers"
+    "unit": lambda fan_in, fan_out: 1.0,                       # N(0, 1)
+    "lecun": lambda fan_in, fan_out: math.sqrt(1 / fan_in),    # Var = 1 / fan_in
+    "xavier": lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out)),
+    "he": lambda fan_in, fan_out: math.sqrt(2 / fan_in),       # Var = 2 / fan_in
+}
+# --8<-- [end:schemes]
+
+ACTIVATIONS = {  # f, f'
+    "linear": (lambda z: z, lambda z: torch.ones_like(z)),
+    "tanh": (torch.tanh, lambda z: 1 - torch.tanh(z) ** 2),
+    "relu": (torch.relu, lambda z: (z > 0).to(z.dtype)),
+    "sigmoid": (torch.sigmoid, lambda z: torch.sigmoid(z) * (1 - torch.sigmoid(z))),
+}
+SATURATED = 0.99  # |tanh| > 0.99 (or sigmoid within 0.01 of 0 or 1) counts as saturated
+
+
+def _mean_square(t: torch.Tensor) -> torch.Tensor:
+    """Mean of t^2 over all but the scheme axis, in float64: the statistic must not
+    overflow or underflow where the float32 tensor itself still holds finite values."""
+    return t.to(torch.float64).square().flatten(1).mean(1)
+
+
+def _saturation(x: torch.Tensor, activation: str) -> torch.Tensor:
+    if activation == "tanh":
+        return (x.abs() > SATURATED).flatten(1).double().mean(1)
+    if activation == "sigmoid":
+        return ((x - 0.5).abs() > SATURATED / 2).flatten(1).double().mean(1)
+    if activation == "relu":
+        return (x == 0).flatten(1).double().mean(1)  # dead for this input
+    return torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
+
+
+# --8<-- [start:propagate]
+def propagate(*, width: int = 256, depth: int = 50, batch: int = 256, activation: str = "tanh",
+              schemes=("small", "unit", "lecun", "xavier", "he"), dtype="float32",
+              device="cpu", seed: int = 0, stds: dict | None = None, histograms: bool = False,
+              fluctuations: bool = False) -> dict:
+    """Per-layer statistics of one forward and one backward pass, for each scheme.
+
+    ``stds`` may give explicit standard deviations (name -> std) instead of schemes.
+    Returns lists indexed [scheme][layer], layer 1..depth (index 0 = layer 1).
+    """
+    width, depth, batch = (positive_int(k, v) for k, v in
+                           (("width", width), ("depth", depth), ("batch", batch)))
+    seed = non_negative_int("seed", seed)
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if stds is None:
+        unknown = [s for s in schemes if s not in SCHEMES]
+        if unknown or not schemes:
+            raise ValueError(f"schemes: expected names from {sorted(SCHEMES)}, got {list(schemes)!r}")
+        stds = {s: SCHEMES[s](width, width) for s in schemes}
+    dev, dt = resolve_device(device), resolve_dtype(dtype)
+    f, df = ACTIVATIONS[activation]
+    names, S = list(stds), len(stds)
+    std = torch.tensor([stds[s] for s in names], dtype=dt, device=dev).view(S, 1, 1)
+
+    g = torch.Generator(device=dev).manual_seed(seed)
+    x = torch.randn(batch, width, generator=g, device=dev, dtype=dt).expand(S, batch, width)
+    # the same standard-normal draws for every scheme, scaled by its std
+    weights = [std * torch.randn(width, width, generator=g, device=dev, dtype=dt)
+               for _ in range(depth)]
+    stats = {k: [] for k in ("z", "x", "sat", "grad_x", "grad_w")}
+    xs, zs = [x], []
+    for w in weights:                         # forward: z = x W^T, x = f(z)
+        z = torch.bmm(xs[-1], w.transpose(1, 2))
+        zs.append(z)
+        xs.append(f(z))
+        stats["z"].append(_mean_square(z))
+        stats["x"].append(_mean_square(xs[-1]))
+        stats["sat"].append(_saturation(xs[-1], activation))
+    grad_x = torch.randn(batch, width, generator=g, device=dev, dtype=dt).expand(S, batch, width)
+    back = []
+    for l in reversed(range(depth)):          # backward: three matmuls with the forward's one
+        back.append(_mean_square(grad_x))      # dL/dx_l
+        delta = grad_x * df(zs[l])             # dL/dz_l
+        grad_w = torch.bmm(delta.transpose(1, 2), xs[l])   # dL/dW_l, summed over the batch
+        stats["grad_w"].append(_mean_square(grad_w) / batch)  # per example (see the page)
+        grad_x = torch.bmm(delta, weights[l])  # dL/dx_{l-1}
+    stats["grad_x"] = back[::-1]
+    stats["grad_w"] = stats["grad_w"][::-1]
+# --8<-- [end:propagate]
+
+    out = {"schemes": names, "stds": [stds[s] for s in names], "activation": activation,
+           "width": width, "depth": depth, "batch": batch,
+           "dtype": str(dt).removeprefix("torch."), "device": str(dev), "seed": seed}
+    for k, v in stats.items():
+        out[k] = torch.stack(v, 1).tolist()   # [scheme][layer]
+    if histograms:
+        edges = torch.linspace(-1, 1, 41, dtype=torch.float64)
+        out["hist_edges"] = edges.tolist()
+        out["hist"] = [[torch.histogram(xl[s].double().flatten().cpu().clamp(-1, 1), edges)[0]
+                        .div(batch * width).tolist() for xl in xs[1:]] for s in range(S)]
+    if fluctuations:
+        out["fluct"] = torch.stack([_gain_variance(xl) for xl in xs[:-1]], 1).tolist()
+    return out
+
+
+def _gain_variance(x: torch.Tensor) -> torch.Tensor:
+    """Relative variance of one layer's gain mean(z^2) / (sigma^2 mean(x^2)), over the draw
+    of its Gaussian weights, given its input x (batch x n): for each output unit i,
+    (w_i . x_b)_b is Gaussian with covariance sigma^2 X X^T, so sum_b (w_i . x_b)^2 has
+    variance 2 sigma^4 |X X^T|_F^2; n independent units give 2 |X X^T|_F^2 / (n tr(X X^T)^2)."""
+    x = x.to(torch.float64)
+    gram = torch.bmm(x, x.transpose(1, 2))
+    tr = gram.diagonal(dim1=1, dim2=2).sum(1)
+    n = x.shape[2]
+    return torch.where(tr > 0, 2 * gram.square().sum((1, 2)) / (n * tr.square().clamp_min(1e-300)),
+                       torch.zeros_like(tr))
+
+
+# --8<-- [start:theory]
+def gauss(h, q: float) -> float:
+    """E[h(z)] for z ~ N(0, q), by the trapezoid rule in u = z / sqrt(q) over |u| <= 10.
+
+    tanh and sigmoid change only for |z| < ~20, i.e. |u| < 20 / sqrt(q), which is a thin
+    slice when q is large: the grid is refined there too (fixed Gauss-Hermite nodes
+    would step over it). Error about 1e-6 for the smooth integrands used here.
+    """
+    if q <= 0:
+        return float(h(np.zeros(1))[0])
+    inner = min(10.0, 20.0 / math.sqrt(q))
+    u = np.union1d(np.linspace(-10, 10, 4001), np.linspace(-inner, inner, 4001))
+    density = np.exp(-u * u / 2) / math.sqrt(2 * math.pi)
+    return float(np.trapezoid(h(math.sqrt(q) * u) * density, u))
+
+
+MOMENTS = {  # E[f(z)^2] and E[f'(z)^2] for z ~ N(0, q)
+    "linear": (lambda q: q, lambda q: 1.0),
+    "relu": (lambda q: q / 2, lambda q: 0.5),    # half of a symmetric distribution
+    "tanh": (lambda q: gauss(lambda z: np.tanh(z) ** 2, q),
+             lambda q: gauss(lambda z: (1 - np.tanh(z) ** 2) ** 2, q)),
+    "sigmoid": (lambda q: gauss(lambda z: 1 / (1 + np.exp(-z)) ** 2, q),
+                lambda q: gauss(lambda z: (np.exp(-z) / (1 + np.exp(-z)) ** 2) ** 2, q)),
+}
+
+
+def theory(activation: str, std: float, width: int, depth: int) -> dict:
+    """Infinite-width prediction of the per-layer mean squares that ``propagate`` measures.
+
+    Forward:  E[z_l^2] = n Var(w) E[x_{l-1}^2],   E[x_l^2] = E[f(z_l)^2], E[x_0^2] = 1.
+    Backward: E[(dL/dx_{l-1})^2] = n Var(w) E[f'(z_l)^2] E[(dL/dx_l)^2], E[(dL/dx_depth)^2] = 1.
+    Weights:  E[(dL/dW_l)^2] per example = E[f'(z_l)^2] E[(dL/dx_l)^2] E[x_{l-1}^2].
+    (The backward lines treat the gradient as independent of the forward weights, the
+    standard mean-field assumption; it is exact for linear layers.)
+    """
+    second, slope = MOMENTS[activation]
+    gain = width * std ** 2
+    z, x, xprev = [], [], 1.0
+    for _ in range(depth):
+        z.append(gain * xprev)
+        xprev = second(z[-1])
+        x.append(xprev)
+    grad_x, grad_w, g = [0.0] * depth, [0.0] * depth, 1.0
+    for l in reversed(range(depth)):
+        grad_x[l] = g
+        grad_w[l] = slope(z[l]) * g * (x[l - 1] if l else 1.0)
+        g = gain * slope(z[l]) * g
+    return {"z": z, "x": x, "grad_x": grad_x, "grad_w": grad_w}
+# --8<-- [end:theory]
+
+
+# --8<-- [start:layer_check]
+def layer_check(*, n_in: int = 512, n_out: int = 512, var_w: float = 1 / 512, x_mean: float = 1.0,
+                trials: int = 200, seed: int = 0) -> dict:
+    """Check Var(y_i) = n_in Var(w) E[x_j^2] and its backward twin numerically.
+
+    The inputs have mean ``x_mean`` and variance 1, so E[x^2] = 1 + x_mean^2 differs
+    from Var(x): the formula needs the second moment. ``cross`` is the average of the
+    terms w_ij w_ik x_j x_k with j != k, which the derivation says vanish.
+    """
+    g = torch.Generator().manual_seed(seed)
+    w = math.sqrt(var_w) * torch.randn(trials, n_out, n_in, generator=g, dtype=torch.float64)
+    x = x_mean + torch.randn(trials, n_in, 1, generator=g, dtype=torch.float64)
+    y = (w @ x).squeeze(-1)                                     # (trials, n_out)
+    diag = (w.square() @ x.square()).squeeze(-1)                # sum_j w_ij^2 x_j^2
+    dy = torch.randn(trials, n_out, 1, generator=g, dtype=torch.float64)  # dL/dy
+    dx = (w.transpose(1, 2) @ dy).squeeze(-1)                   # dL/dx = W^T dL/dy
+    return {"forward_measured": y.var().item(), "forward_formula": n_in * var_w * (1 + x_mean ** 2),
+            "forward_with_var_x": n_in * var_w * 1.0,
+            "cross_mean": (y.square() - diag).mean().item(), "diag_mean": diag.mean().item(),
+            "backward_measured": dx.var().item(), "backward_formula": n_out * var_w * 1.0,
+            "samples": trials * n_out}
+# --8<-- [end:layer_check]
+
+
+FIG_SCHEMES = ("zero", "small", "unit", "lecun", "xavier", "he")
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def _first(values, test):
+    """1-based index of the first layer where ``test`` holds, else None."""
+    return next((i + 1 for i, v in enumerate(values) if test(v)), None)
+
+
+def _finite(v):
+    return v if math.isfinite(v) else None  # JSON has no inf/nan: null = overflowed
+
+
+def sweep(device: str = "cpu", width: int = 256, depth: int = 50, batch: int = 256, seed: int = 0) -> dict:
+    """Every scheme x activation: measured and theoretical per-layer statistics."""
+    out = {"width": width, "depth": depth, "batch": batch, "schemes": list(FIG_SCHEMES), "runs": {}}
+    for act in ACTIVATIONS:
+        res = propagate(width=width, depth=depth, batch=batch, activation=act, schemes=FIG_SCHEMES,
+                        device=device, seed=seed)
+        for s, name in enumerate(res["schemes"]):
+            th = theory(act, res["stds"][s], width, depth)
+            run = {k: [_finite(v) for v in res[k][s]] for k in ("z", "x", "grad_x", "grad_w", "sat")}
+            run["theory"] = th
+            run["overflow_layer"] = _first(res["x"][s], lambda v: not math.isfinite(v))
+            run["underflow_layer"] = _first(res["x"][s], lambda v: v == 0.0)
+            # the highest layer whose back-propagated gradient is exactly 0 (None: none is)
+            dead = [i + 1 for i, v in enumerate(res["grad_x"][s]) if v == 0.0]
+            run["grad_dead_layer"] = max(dead) if dead else None
+            run["rms_last"] = _finite(math.sqrt(res["x"][s][-1]))
+            run["grad_rms_first"] = _finite(math.sqrt(res["grad_x"][s][0]))
+            out["runs"][f"{act}_{name}"] = run
+    out["layer_check"] = layer_check()
+    out["provenance"] = {"dtype": "float32", "seed": seed, "width": width, "depth": depth, "batch": batch}
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def forward_data(device: str = "cpu") -> dict:
+    """Shared by the forward and the backward figure (computed once per process)."""
+    return sweep(device)
+
+
+def tanh_histograms(device: str = "cpu", depth: int = 10, width: int = 256, batch: int = 256,
+                    seed: int = 0) -> dict:
+    """Activation histograms per layer of a tanh net (Glorot & Bengio 2010, Fig. 6 style)."""
+    res = propagate(width=width, depth=depth, batch=batch, activation="tanh",
+                    schemes=("small", "xavier", "unit"), device=device, seed=seed, histograms=True)
+    return {"schemes": res["schemes"], "edges": res["hist_edges"], "hist": res["hist"],
+            "sat": res["sat"], "rms": [[math.sqrt(v) for v in row] for row in res["x"]],
+            "provenance": {"dtype": "float32", "seed": seed, "width": width, "depth": depth,
+                           "batch": batch, "saturated": f"|tanh| > {SATURATED}"}}
+
+
+LABELS = {
+    "en": {"schemes": {"small": "N(0, 0.01²)", "unit": "N(0, 1)", "lecun": "LeCun, Var = 1/n",
+                       "xavier": "Xavier, Var = 2/(n_in+n_out)", "he": "He, Var = 2/n"},
+           "layer": "layer", "theory": "theory (infinite width)", "x": "RMS of activations x_l",
+           "grad_x": "RMS of gradient dL/dx_l", "grad_w": "RMS of dL/dW_l (per example)",
+           "limits": "float32 range", "hist": "tanh activations per layer", "value": "activation value",
+           "density": "fraction of units", "sat": "saturated {sat:.0%}", "layer_n": "layer {l}"},
+    "zh": {"schemes": {"small": "N(0, 0.01²)", "unit": "N(0, 1)", "lecun": "LeCun，Var = 1/n",
+                       "xavier": "Xavier，Var = 2/(n_in+n_out)", "he": "He，Var = 2/n"},
+           "layer": "层", "theory": "理论值（无限宽）", "x": "激活值 x_l 的均方根",
+           "grad_x": "梯度 dL/dx_l 的均方根", "grad_w": "dL/dW_l 的均方根（单样本）",
+           "limits": "float32 表示范围", "hist": "各层 tanh 激活值分布", "value": "激活值",
+           "density": "单元比例", "sat": "饱和 {sat:.0%}", "layer_n": "第 {l} 层"},
+}
+COLORS = {"small": "C3", "unit": "C1", "lecun": "C2", "xavier": "C0", "he": "C4"}
+TINY = float(torch.finfo(torch.float32).smallest_normal) * 2.0 ** -23  # smallest subnormal
+
+
+def _plot_rows(data: dict, lang: str, keys: list[str]):
+    import matplotlib.pyplot as plt
+
+    from snippets.plotting import figure_style
+
+    t = LABELS[lang]
+    acts = list(ACTIVATIONS)
+    with figure_style(8):
+        fig, axes = plt.subplots(len(keys), len(acts), figsize=(11, 3.2 * len(keys)),
+                                 layout="constrained", squeeze=False)
+        layers = list(range(1, data["depth"] + 1))
+        for row, key in enumerate(keys):
+            for col, act in enumerate(acts):
+                ax = axes[row, col]
+                for name in data["schemes"]:
+                    if name == "zero":
+                        continue  # exactly 0 everywhere: nothing to draw on a log axis
+                    run = data["runs"][f"{act}_{name}"]
+                    # None = overflowed to inf/nan, 0 = underflowed: both end the line
+                    ys = [math.sqrt(v) if v else float("nan") for v in run[key]]
+                    ax.plot(layers, ys, color=COLORS[name], label=t["schemes"][name], linewidth=1.4)
+                    th = [math.sqrt(v) if 0 < v < 1e300 else float("nan") for v in run["theory"][key]]
+                    ax.plot(layers, th, color=COLORS[name], linestyle="--", linewidth=0.9, alpha=0.8)
+                for lim in (FLOAT32_MAX, TINY):
+                    ax.axhline(lim, color="0.5", linestyle=":", linewidth=0.8)
+                ax.set(yscale="log", xlabel=t["layer"], ylim=(1e-47, 1e41))
+                if row == 0:
+                    ax.set_title(act, fontsize=10)
+                if col == 0:
+                    ax.set_ylabel(t[key])
+                ax.grid(alpha=0.3)
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        from matplotlib.lines import Line2D
+
+        handles += [Line2D([], [], color="0.3", linestyle="--"), Line2D([], [], color="0.5", linestyle=":")]
+        labels += [t["theory"], t["limits"]]
+        fig.legend(handles, labels, loc="outside lower center", ncol=7, fontsize=8)
+    return fig
+
+
+def plot_forward(data: dict, lang: str):
+    return _plot_rows(data, lang, ["x"])
+
+
+def plot_backward(data: dict, lang: str):
+    return _plot_rows(data, lang, ["grad_x", "grad_w"])
+
+
+def plot_histograms(data: dict, lang: str):
+    import matplotlib.pyplot as plt
+
+    from snippets.plotting import figure_style
+
+    t = LABELS[lang]
+    edges = data["edges"]
+    centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
+    show = [1, 2, 4, 7, 10]
+    with figure_style(8):
+        fig, axes = plt.subplots(1, len(data["schemes"]), figsize=(11, 3.4), layout="constrained",
+                                 sharey=True)
+        for ax, s, name in zip(axes, range(len(data["schemes"])), data["schemes"]):
+            for k, l in enumerate(show):
+                sat = data["sat"][s][l - 1]
+                ax.plot(centers, data["hist"][s][l - 1], color=f"C{k}",
+                        label=t["layer_n"].format(l=l) + ", " + t["sat"].format(sat=sat))
+            ax.set(title=f"{t['hist']}: {t['schemes'][name]}", xlabel=t["value"], yscale="log",
+                   ylim=(1e-5, 1.5))
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7, loc="upper center")
+        axes[0].set_ylabel(t["density"])
+    return fig
+
+
+def main() -> None:
+    for activation in ACTIVATIONS:
+        res = propagate(width=256, depth=30, activation=activation)
+        print(f"{activation}: RMS of activations at layer 30, measured (theory)")
+        for s, name in enumerate(res["schemes"]):
+            th = theory(activation, res["stds"][s], res["width"], res["depth"])
+            print(f"  {name:<7} {math.sqrt(res['x'][s][-1]):10.3g} ({math.sqrt(th['x'][-1]):.3g})")
+
+
+if __name__ == "__main__":
+    main()

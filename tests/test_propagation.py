@@ -1,0 +1,140 @@
+"""snippets/propagation.py: measured variance propagation against infinite-width theory.
+
+Tolerance rule (derived in snippets.propagation._gain_variance and on the page): with
+Gaussian weights, given a layer's input X (batch x n), the layer's gain in mean square
+has relative variance r = 2 |X X^T|_F^2 / (n tr(X X^T)^2), between 2/(n batch) for
+uncorrelated inputs and 2/n for fully correlated ones. Over L layers the log of the mean
+square is a sum of L such independent factors, so its standard deviation is
+sqrt(sum_l r_l) -- the "sqrt(depth / width)" rule. Tests allow 5 of these standard
+deviations (a two-sided false-failure rate below 1e-6 per check under the normal
+approximation), plus a 1e-3 floor for quadrature and float32 rounding.
+"""
+
+import math
+
+import pytest
+import torch
+
+from snippets import propagation
+from snippets.propagation import ACTIVATIONS, SCHEMES, gauss, layer_check, propagate, theory
+
+WIDTH, BATCH = 128, 128
+K = 5.0
+
+
+def z_scores(activation, depth, stds, key="x"):
+    """(log measured - log theory) / predicted std, per scheme, at every layer."""
+    res = propagate(width=WIDTH, depth=depth, batch=BATCH, activation=activation, stds=stds,
+                    dtype="float64", fluctuations=True, seed=1)
+    out = {}
+    for s, name in enumerate(res["schemes"]):
+        th = theory(activation, res["stds"][s], WIDTH, depth)
+        scores, acc = [], 0.0
+        for l in range(depth):
+            acc += res["fluct"][s][l]   # variance of log gain of layers 1..l+1
+            err = math.log(res[key][s][l]) - math.log(th[key][l])
+            scores.append(err / (math.sqrt(acc) + 1e-3))
+        out[name] = scores
+    return out
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_forward_matches_theory(activation):
+    depth = 20
+    names = ("lecun", "xavier", "he", "small", "unit")
+    scores = z_scores(activation, depth, {s: SCHEMES[s](WIDTH, WIDTH) for s in names})
+    # float64 holds every value here (RMS at most ~1e40 for N(0,1) at 20 layers)
+    for name in names:
+        assert max(abs(v) for v in scores[name]) < K, (name, scores[name])
+
+
+def test_the_test_catches_a_wrong_scheme():
+    """He without the factor 2 on ReLU (std 1/sqrt(n)), judged against He's theory,
+    and Xavier with U(-1/sqrt(n), 1/sqrt(n)) bounds (Var = 1/(3n) instead of 1/n)."""
+    depth = 20
+    res = propagate(width=WIDTH, depth=depth, batch=BATCH, activation="relu", dtype="float64",
+                    stds={"he_no_2": math.sqrt(1 / WIDTH)}, fluctuations=True, seed=1)
+    th = theory("relu", math.sqrt(2 / WIDTH), WIDTH, depth)
+    err = math.log(res["x"][0][-1]) - math.log(th["x"][-1])
+    assert abs(err) / math.sqrt(sum(res["fluct"][0])) > 2 * K  # off by 2^-20 in mean square
+    res = propagate(width=WIDTH, depth=depth, batch=BATCH, activation="linear", dtype="float64",
+                    stds={"xavier_wrong": math.sqrt(1 / (3 * WIDTH))}, fluctuations=True, seed=1)
+    th = theory("linear", math.sqrt(1 / WIDTH), WIDTH, depth)
+    err = math.log(res["x"][0][-1]) - math.log(th["x"][-1])
+    assert abs(err) / math.sqrt(sum(res["fluct"][0])) > 2 * K
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_backward_matches_theory(activation):
+    depth = 20
+    for scheme in ("lecun", "he", "xavier"):
+        res = propagate(width=WIDTH, depth=depth, batch=BATCH, activation=activation, dtype="float64",
+                        schemes=(scheme,), fluctuations=True, seed=2)
+        th = theory(activation, res["stds"][0], WIDTH, depth)
+        # the backward product runs from the top: its log-variance is that of the layers
+        # above, bounded by the whole stack's; the mean-field (gradient independence)
+        # assumption adds an O(1/n) bias per layer, covered by the 5-sigma band
+        sd = math.sqrt(sum(res["fluct"][0])) + 1e-3
+        for key in ("grad_x", "grad_w"):
+            err = math.log(res[key][0][0]) - math.log(th[key][0])
+            assert abs(err) < K * sd + depth / WIDTH, (scheme, key, err, sd)
+
+
+def test_linear_layer_formula_uses_the_second_moment():
+    c = layer_check()
+    n = c["samples"]
+    # sample variance of n Gaussian-ish values: relative standard error sqrt(2/n) (~0.44 %)
+    rel = 5 * math.sqrt(2 / n)
+    assert c["forward_measured"] == pytest.approx(c["forward_formula"], rel=rel)
+    assert abs(c["forward_measured"] - c["forward_with_var_x"]) > 0.5  # Var(x) alone is wrong
+    assert c["backward_measured"] == pytest.approx(c["backward_formula"], rel=rel)
+    # cross terms average to zero: their mean is within 5 standard errors of 0, the
+    # standard error being about sqrt(Var(y^2) / n) ~ sqrt(2) * E[y^2] / sqrt(n)
+    assert abs(c["cross_mean"]) < 5 * math.sqrt(2) * c["forward_formula"] / math.sqrt(n) * 2
+
+
+def test_gauss_quadrature():
+    assert gauss(lambda z: z ** 2, 3.0) == pytest.approx(3.0, rel=1e-6)
+    assert gauss(lambda z: z ** 4, 2.0) == pytest.approx(3 * 4.0, rel=1e-6)
+    # E[relu(z)^2] = q/2 and E[tanh(z)^2] ~ q for small q (tanh z ~ z)
+    assert gauss(lambda z: (z > 0) * z ** 2, 5.0) == pytest.approx(2.5, rel=1e-4)
+    assert gauss(lambda z: __import__("numpy").tanh(z) ** 2, 1e-6) == pytest.approx(1e-6, rel=1e-4)
+
+
+def test_zero_scheme_is_exactly_zero_and_float32_limits():
+    res = propagate(width=64, depth=50, batch=32, activation="linear", schemes=("zero", "small", "unit"))
+    zero, small, unit = 0, 1, 2
+    assert all(v == 0.0 for v in res["x"][zero])
+    # N(0, 1), n = 64: the RMS grows by 8 per layer; float32 overflows (max 3.4e38) once
+    # 8^l > 3.4e38, i.e. at l = 43 for the RMS -- but individual entries exceed it
+    # earlier, so the mean square (float64) turns inf at or before layer 43
+    first_inf = next(l for l, v in enumerate(res["x"][unit], 1) if not math.isfinite(v))
+    assert first_inf <= 43 and first_inf >= 38
+    # N(0, 0.01^2): RMS shrinks by 0.08 per layer and would reach 1e-45 (float32's
+    # smallest subnormal) after 41 layers; by layer 50 every value is exactly 0
+    assert res["x"][small][-1] == 0.0
+    assert 0.0 not in res["x"][small][:35]
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="activation"):
+        propagate(activation="gelu")
+    with pytest.raises(ValueError, match="schemes"):
+        propagate(schemes=("kaiming",))
+    with pytest.raises(ValueError, match="depth"):
+        propagate(depth=0)
+    with pytest.raises(ValueError, match="device"):
+        propagate(device="cuda:7" if not torch.cuda.is_available() else "tpu")
+
+
+@pytest.mark.cuda
+def test_cuda_matches_cpu_statistics():
+    cpu = propagate(width=128, depth=10, activation="tanh", dtype="float64")
+    gpu = propagate(width=128, depth=10, activation="tanh", dtype="float64", device="cuda")
+    for a, b in zip(cpu["x"], gpu["x"]):
+        assert a == pytest.approx(b, rel=1e-9)
+
+
+def test_main_runs(capsys):
+    propagation.main()
+    assert "theory" in capsys.readouterr().out
