@@ -245,6 +245,10 @@ def sweep(device: str = "cpu", width: int = 256, depth: int = 50, batch: int = 2
             dead = [i + 1 for i, v in enumerate(res["grad_x"][s]) if v == 0.0]
             run["grad_dead_layer"] = max(dead) if dead else None
             run["rms_last"] = _finite(math.sqrt(res["x"][s][-1]))
+            # the backward factor per layer at the bottom of the net: n Var(w) E[f'(z)^2]
+            slope = MOMENTS[act][1](th["z"][0]) if math.isfinite(th["z"][0]) else float("nan")
+            run["slope_sq"] = _finite(slope)
+            run["backward_factor"] = _finite(width * res["stds"][s] ** 2 * slope)
             run["grad_rms_first"] = _finite(math.sqrt(res["grad_x"][s][0]))
             out["runs"][f"{act}_{name}"] = run
     out["layer_check"] = layer_check()

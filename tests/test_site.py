@@ -133,19 +133,58 @@ def test_math_is_served_locally(site_dir):
 
 
 def test_figures_and_data_are_published(site_dir):
-    for f in ("symmetry_collapse.json", "symmetry_collapse.en.svg", "symmetry_collapse.zh.svg"):
-        assert (site_dir / "figures" / f).is_file()
-    for lang in ("en", "zh"):
-        imgs = [a["src"] for t, a in tags(page_path(site_dir, "symmetry", lang)) if t == "img"]
-        assert any(s.endswith(f"figures/symmetry_collapse.{lang}.svg") for s in imgs), imgs
+    from snippets.figures import FIGURES, outputs
+
+    for name in FIGURES:
+        for f in outputs(name):
+            assert (site_dir / "figures" / f).is_file(), f
 
 
-def test_quoted_numbers_were_filled_in(site_dir):
-    data = json.loads((site_dir / "figures" / "symmetry_collapse.json").read_text())
-    for lang in ("en", "zh"):
-        html = page_path(site_dir, "symmetry", lang).read_text(encoding="utf-8")
-        assert "{{" not in html
-        assert f"<td>{data['final']['constant']['accuracy']:.0%}</td>" in html
+def test_every_image_and_data_link_resolves(site_dir):
+    for page in PAGES:
+        for lang in ("en", "zh"):
+            path = page_path(site_dir, page, lang)
+            for tag, attrs in tags(path):
+                ref = attrs.get("src") if tag == "img" else attrs.get("href") if tag == "a" else None
+                if not ref or urlparse(ref).netloc or not ref.endswith((".svg", ".json")):
+                    continue
+                target = (path.parent / urlparse(ref).path).resolve()
+                assert target.is_file(), (page, lang, ref)
+                if ref.endswith(".svg") and "figures/" in ref:
+                    assert target.name.endswith(f".{lang}.svg"), (page, lang, ref)  # own labels
+
+
+def load_hook():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("figures_hook", ROOT / "hooks" / "figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quoted_numbers_match_the_published_data(site_dir):
+    """Every {{ figure.path | format }} in a page's source appears, formatted from the
+    figure JSON that is published with the site, in that page's HTML."""
+    hook = load_hook()
+
+    def data_for(name):
+        return json.loads((site_dir / "figures" / f"{name}.json").read_text())
+
+    for page in PAGES:
+        for lang in ("en", "zh"):
+            source = (ROOT / "docs" / f"{page}.{lang}.md").read_text(encoding="utf-8")
+            html = page_path(site_dir, page, lang).read_text(encoding="utf-8")
+            assert "{{" not in html, (page, lang)
+            for match in hook.QUOTE_RE.finditer(source):
+                assert hook.quote(match, data_for) in html, (page, lang, match.group(0))
+
+
+def test_a_bad_quote_fails_the_build():
+    hook = load_hook()
+    match = hook.QUOTE_RE.search("{{ fig.final.nope | .1f }}")
+    with pytest.raises(hook.PluginError, match="no final.nope"):
+        hook.quote(match, lambda name: {"final": {"ok": 1.0}})
 
 
 def test_each_language_page_loads_its_own_search_index(site_dir):
