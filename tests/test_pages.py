@@ -43,3 +43,11 @@ def test_included_snippets_are_python_blocks_pytest_codeblocks_skips():
     for page in DOCS.rglob("*.md"):
         for fence in re.findall(r"^\s*```([^\n]*)\n\s*--8<--", page.read_text(encoding="utf-8"), re.M):
             assert fence.strip() != "python", page
+
+
+def test_headings_have_no_math():
+    # the table of contents and search titles show headings as plain text: raw TeX there
+    for page in DOCS.rglob("*.md"):
+        for line in page.read_text(encoding="utf-8").splitlines():
+            if line.startswith("#"):
+                assert "$" not in line, (page.name, line)
