@@ -19,6 +19,7 @@ import argparse
 import ast
 import hashlib
 import importlib
+import inspect
 import json
 import platform
 import shutil
@@ -110,8 +111,12 @@ def outputs(name: str) -> list[str]:
     return [f"{name}.json", *(f"{name}.{lang}.svg" for lang in LANGS)]
 
 
-def generate(name: str, out_dir: Path, device: str = "cpu") -> list[Path]:
-    """Compute figure ``name`` on ``device`` and write its JSON and SVGs into ``out_dir``."""
+def generate(name: str, out_dir: Path, device: str = "cpu", large: bool = False) -> list[Path]:
+    """Compute figure ``name`` on ``device`` and write its JSON and SVGs into ``out_dir``.
+
+    ``large`` asks experiments that support it for bigger widths and depths (meant for a
+    GPU); the site itself is always built at the default sizes its text describes.
+    """
     if name not in FIGURES:
         raise ValueError(f"name: expected one of {sorted(FIGURES)}, got {name!r}")
     fig = FIGURES[name]
@@ -121,14 +126,16 @@ def generate(name: str, out_dir: Path, device: str = "cpu") -> list[Path]:
     # the numbers then do not depend on how many cores the building machine has.
     torch.set_num_threads(1)
     module = importlib.import_module(fig.module)
-    data = rounded(getattr(module, fig.compute)(device=device))
+    compute = getattr(module, fig.compute)
+    extra = {"large": True} if large and "large" in inspect.signature(compute).parameters else {}
+    data = rounded(compute(device=device, **extra))
     data["provenance"] = {
         **data.get("provenance", {}),
         "figure": name,
         "device": device,
         "python": platform.python_version(),
         **_versions(),
-        "command": f"python -m snippets.figures --device {device} --only {name}",
+        "command": f"python -m snippets.figures --device {device} --only {name}" + (" --large" if extra else ""),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{name}.json").write_text(
@@ -176,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     parser.add_argument("--out", type=Path, default=Path("figures-out"), help="output folder (default: figures-out)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help=f"figures to make (default: all of {', '.join(FIGURES)})")
+    parser.add_argument("--large", action="store_true",
+                        help="bigger widths/depths where an experiment supports it (for --device cuda)")
     parser.add_argument("--cache", action="store_true", help="treat --out as a content-hash cache (used by the build)")
     parser.add_argument("--manifest", action="store_true", help="print {name: folder} as JSON")
     args = parser.parse_args(argv)
@@ -192,12 +201,14 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as err:
             parser.error(f"--{err}")
 
+    if args.cache and args.large:
+        parser.error("--large: not with --cache (the site is built at the default sizes)")
     if args.cache:
         dirs = ensure_cached(names, args.device, args.out)
     else:
         dirs = {}
         for name in names:
-            generate(name, args.out, args.device)
+            generate(name, args.out, args.device, large=args.large)
             dirs[name] = args.out
     if args.manifest:
         print(json.dumps({n: str(d) for n, d in dirs.items()}))

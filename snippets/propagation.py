@@ -256,15 +256,20 @@ def sweep(device: str = "cpu", width: int = 256, depth: int = 50, batch: int = 2
     return out
 
 
+LARGE = {"width": 2048, "depth": 100, "batch": 1024}  # python -m snippets.figures --large
+
+
 @functools.lru_cache(maxsize=2)
-def forward_data(device: str = "cpu") -> dict:
+def forward_data(device: str = "cpu", large: bool = False) -> dict:
     """Shared by the forward and the backward figure (computed once per process)."""
-    return sweep(device)
+    return sweep(device, **(LARGE if large else {}))
 
 
 def tanh_histograms(device: str = "cpu", depth: int = 10, width: int = 256, batch: int = 256,
-                    seed: int = 0) -> dict:
+                    seed: int = 0, large: bool = False) -> dict:
     """Activation histograms per layer of a tanh net (Glorot & Bengio 2010, Fig. 6 style)."""
+    if large:
+        width, batch = LARGE["width"], LARGE["batch"]
     res = propagate(width=width, depth=depth, batch=batch, activation="tanh",
                     schemes=("small", "xavier", "unit"), device=device, seed=seed, histograms=True)
     return {"schemes": res["schemes"], "edges": res["hist_edges"], "hist": res["hist"],

@@ -130,3 +130,26 @@ def test_cli_rejects_bad_device():
 def test_generate_rejects_unknown_name(tmp_path):
     with pytest.raises(ValueError, match="name"):
         figures.generate("nope", tmp_path)
+
+
+def test_cli_large_is_not_for_the_cache():
+    proc = run_cli("--large", "--cache", "--only", "symmetry_collapse")
+    assert proc.returncode != 0 and "--large" in proc.stderr
+
+
+def test_large_reaches_only_experiments_that_take_it(tmp_path, monkeypatch):
+    import snippets.propagation as prop
+
+    seen = {}
+
+    def fake(device="cpu", large=False):
+        seen["large"] = large
+        return {"schemes": ["he"], "edges": [-1, 0, 1], "hist": [[[0.5, 0.5]] * 10],
+                "sat": [[0.0] * 10], "rms": [[1.0] * 10], "provenance": {}}
+
+    monkeypatch.setattr(prop, "tanh_histograms", fake)
+    monkeypatch.setattr(figures, "save_svg", lambda fig, path, salt: path.write_text("svg"))
+    monkeypatch.setattr(prop, "plot_histograms", lambda data, lang: None)
+    figures.generate("tanh_histograms", tmp_path, large=True)
+    assert seen["large"] is True
+    assert json.loads((tmp_path / "tanh_histograms.json").read_text())["provenance"]["command"].endswith("--large")
