@@ -37,39 +37,54 @@ SCHEMES = {  # standard deviation of N(0, std^2) weights for a layer with fan_in
 }
 # --8<-- [end:schemes]
 
-ACTIVATIONS = {  # f, f'
-    "linear": (lambda z: z, lambda z: torch.ones_like(z)),
-    "tanh": (torch.tanh, lambda z: 1 - torch.tanh(z) ** 2),
-    "relu": (torch.relu, lambda z: (z > 0).to(z.dtype)),
-    "sigmoid": (torch.sigmoid, lambda z: torch.sigmoid(z) * (1 - torch.sigmoid(z))),
+def _tanh_slope(x, out):      # tanh'(z) = 1 - x^2
+    return torch.mul(x, x, out=out).neg_().add_(1)
+
+
+def _relu_slope(x, out):      # relu'(z) = 1 if z > 0 (0 at z = 0, as in PyTorch)
+    return torch.gt(x, 0, out=out)
+
+
+def _sigmoid_slope(x, out):   # sigmoid'(z) = x (1 - x)
+    return torch.sub(1, x, out=out).mul_(x)
+
+
+ACTIVATIONS = {  # f (applied in place), and f' computed from x = f(z): no z is kept
+    "linear": (None, None),
+    "tanh": (torch.tanh_, _tanh_slope),
+    "relu": (torch.relu_, _relu_slope),
+    "sigmoid": (torch.sigmoid_, _sigmoid_slope),
 }
-SATURATED = 0.99  # |tanh| > 0.99 (or sigmoid within 0.01 of 0 or 1) counts as saturated
+SATURATED = 0.99  # |tanh| > 0.99, or sigmoid within 0.005 of 0 or 1, counts as saturated
+# the same thresholds on f'(z): tanh' = 1 - x^2, sigmoid' = x (1 - x); ReLU: dead if f' = 0
+SLOPE_BELOW = {"tanh": 1 - SATURATED ** 2, "sigmoid": 0.25 - (SATURATED / 2) ** 2, "relu": 0.5}
 
 
 def _mean_square(t: torch.Tensor) -> torch.Tensor:
-    """Mean of t^2 over all but the scheme axis, in float64: the statistic must not
-    overflow or underflow where the float32 tensor itself still holds finite values."""
-    return t.to(torch.float64).square().flatten(1).mean(1)
+    """Mean of t^2 over all but the scheme axis.
 
-
-def _saturation(x: torch.Tensor, activation: str) -> torch.Tensor:
-    if activation == "tanh":
-        return (x.abs() > SATURATED).flatten(1).double().mean(1)
-    if activation == "sigmoid":
-        return ((x - 0.5).abs() > SATURATED / 2).flatten(1).double().mean(1)
-    if activation == "relu":
-        return (x == 0).flatten(1).double().mean(1)  # dead for this input
-    return torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
+    A float32 sum of squares overflows once values pass ~1e17 and loses values below
+    ~1e-19, long before the float32 tensor itself does; those (rare) results are
+    recomputed with float64 accumulation, so the statistic is right wherever the
+    tensor holds finite values.
+    """
+    dims = tuple(range(1, t.dim()))
+    norm = torch.linalg.vector_norm(t, dim=dims).double()
+    if t.dtype != torch.float64:
+        for s in torch.nonzero((norm < 1e-15) | ~(norm < 1e15)).flatten().tolist():
+            norm[s] = torch.linalg.vector_norm(t[s], dtype=torch.float64)
+    return norm.square() / t[0].numel()
 
 
 # --8<-- [start:propagate]
 def propagate(*, width: int = 256, depth: int = 50, batch: int = 256, activation: str = "tanh",
               schemes=("small", "unit", "lecun", "xavier", "he"), dtype="float32",
-              device="cpu", seed: int = 0, stds: dict | None = None, histograms: bool = False,
-              fluctuations: bool = False) -> dict:
+              device="cpu", seed: int = 0, stds: dict | None = None, saturation: bool = False,
+              histograms: bool = False, fluctuations: bool = False) -> dict:
     """Per-layer statistics of one forward and one backward pass, for each scheme.
 
     ``stds`` may give explicit standard deviations (name -> std) instead of schemes.
+    ``saturation`` also counts saturated (tanh, sigmoid) or dead (ReLU) units per layer.
     Returns lists indexed [scheme][layer], layer 1..depth (index 0 = layer 1).
     """
     width, depth, batch = (positive_int(k, v) for k, v in
@@ -88,36 +103,40 @@ def propagate(*, width: int = 256, depth: int = 50, batch: int = 256, activation
     std = torch.tensor([stds[s] for s in names], dtype=dt, device=dev).view(S, 1, 1)
 
     g = torch.Generator(device=dev).manual_seed(seed)
-    x = torch.randn(batch, width, generator=g, device=dev, dtype=dt).expand(S, batch, width)
+    xs = torch.empty(depth + 1, S, batch, width, device=dev, dtype=dt)  # x_0 .. x_depth
+    xs[0] = torch.randn(batch, width, generator=g, device=dev, dtype=dt)  # same input for all
     # the same standard-normal draws for every scheme, scaled by its std
-    weights = [std * torch.randn(width, width, generator=g, device=dev, dtype=dt)
-               for _ in range(depth)]
-    stats = {k: [] for k in ("z", "x", "sat", "grad_x", "grad_w")}
-    xs, zs = [x], []
-    for w in weights:                         # forward: z = x W^T, x = f(z)
-        z = torch.bmm(xs[-1], w.transpose(1, 2))
-        zs.append(z)
-        xs.append(f(z))
-        stats["z"].append(_mean_square(z))
-        stats["x"].append(_mean_square(xs[-1]))
-        stats["sat"].append(_saturation(xs[-1], activation))
-    grad_x = torch.randn(batch, width, generator=g, device=dev, dtype=dt).expand(S, batch, width)
-    back = []
-    for l in reversed(range(depth)):          # backward: three matmuls with the forward's one
-        back.append(_mean_square(grad_x))      # dL/dx_l
-        delta = grad_x * df(zs[l])             # dL/dz_l
-        grad_w = torch.bmm(delta.transpose(1, 2), xs[l])   # dL/dW_l, summed over the batch
-        stats["grad_w"].append(_mean_square(grad_w) / batch)  # per example (see the page)
-        grad_x = torch.bmm(delta, weights[l])  # dL/dx_{l-1}
-    stats["grad_x"] = back[::-1]
-    stats["grad_w"] = stats["grad_w"][::-1]
+    weights = std * torch.randn(depth, 1, width, width, generator=g, device=dev, dtype=dt)
+    stats = {k: torch.zeros(depth, S, dtype=torch.float64, device=dev)
+             for k in ("x", "sat", "grad_x", "grad_w")}
+    for l in range(depth):                    # forward: z = x W^T, then x = f(z) in place
+        z = torch.bmm(xs[l], weights[l].transpose(1, 2), out=xs[l + 1])
+        if f is not None:
+            f(z)
+        stats["x"][l] = _mean_square(xs[l + 1])
+    grad = torch.randn(batch, width, generator=g, device=dev, dtype=dt).expand(S, batch, width)
+    delta, slope = (torch.empty(S, batch, width, device=dev, dtype=dt) for _ in range(2))
+    grad_w = torch.empty(S, width, width, device=dev, dtype=dt)
+    for l in reversed(range(depth)):          # backward: two matmuls per layer
+        stats["grad_x"][l] = _mean_square(grad)                # dL/dx_l
+        if df is None:
+            delta.copy_(grad)
+        else:
+            df(xs[l + 1], out=slope)                           # f'(z_l), from x_l = f(z_l)
+            if saturation:
+                stats["sat"][l] = torch.count_nonzero(slope < SLOPE_BELOW[activation], dim=(1, 2))
+            torch.mul(grad, slope, out=delta)                  # dL/dz_l
+        torch.bmm(delta.transpose(1, 2), xs[l], out=grad_w)    # dL/dW_l, summed over the batch
+        stats["grad_w"][l] = _mean_square(grad_w) / batch      # per example (see the page)
+        grad = torch.bmm(delta, weights[l])                    # dL/dx_{l-1}
 # --8<-- [end:propagate]
+    stats["sat"] /= batch * width
 
     out = {"schemes": names, "stds": [stds[s] for s in names], "activation": activation,
            "width": width, "depth": depth, "batch": batch,
            "dtype": str(dt).removeprefix("torch."), "device": str(dev), "seed": seed}
     for k, v in stats.items():
-        out[k] = torch.stack(v, 1).tolist()   # [scheme][layer]
+        out[k] = v.T.tolist()                                   # [scheme][layer]
     if histograms:
         edges = torch.linspace(-1, 1, 41, dtype=torch.float64)
         out["hist_edges"] = edges.tolist()
@@ -234,10 +253,10 @@ def sweep(device: str = "cpu", width: int = 256, depth: int = 50, batch: int = 2
     out = {"width": width, "depth": depth, "batch": batch, "schemes": list(FIG_SCHEMES), "runs": {}}
     for act in ACTIVATIONS:
         res = propagate(width=width, depth=depth, batch=batch, activation=act, schemes=FIG_SCHEMES,
-                        device=device, seed=seed)
+                        device=device, seed=seed, saturation=True)
         for s, name in enumerate(res["schemes"]):
             th = theory(act, res["stds"][s], width, depth)
-            run = {k: [_finite(v) for v in res[k][s]] for k in ("z", "x", "grad_x", "grad_w", "sat")}
+            run = {k: [_finite(v) for v in res[k][s]] for k in ("x", "grad_x", "grad_w", "sat")}
             run["theory"] = th
             run["overflow_layer"] = _first(res["x"][s], lambda v: not math.isfinite(v))
             run["underflow_layer"] = _first(res["x"][s], lambda v: v == 0.0)
@@ -271,7 +290,8 @@ def tanh_histograms(device: str = "cpu", depth: int = 10, width: int = 256, batc
     if large:
         width, batch = LARGE["width"], LARGE["batch"]
     res = propagate(width=width, depth=depth, batch=batch, activation="tanh",
-                    schemes=("small", "xavier", "unit"), device=device, seed=seed, histograms=True)
+                    schemes=("small", "xavier", "unit"), device=device, seed=seed, saturation=True,
+                    histograms=True)
     return {"schemes": res["schemes"], "edges": res["hist_edges"], "hist": res["hist"],
             "sat": res["sat"], "rms": [[math.sqrt(v) for v in row] for row in res["x"]],
             "provenance": {"dtype": "float32", "seed": seed, "width": width, "depth": depth,
