@@ -213,7 +213,7 @@ def theory(activation: str, std: float, width: int, depth: int) -> dict:
 
 # --8<-- [start:layer_check]
 def layer_check(*, n_in: int = 512, n_out: int = 512, var_w: float = 1 / 512, x_mean: float = 1.0,
-                trials: int = 200, seed: int = 0) -> dict:
+                trials: int = 50, seed: int = 0) -> dict:
     """Check Var(y_i) = n_in Var(w) E[x_j^2] and its backward twin numerically.
 
     The inputs have mean ``x_mean`` and variance 1, so E[x^2] = 1 + x_mean^2 differs
