@@ -4,9 +4,10 @@ A plain MLP without biases, ``z_l = W_l x_{l-1}``, ``x_l = f(z_l)``, ``x_0 ~ N(0
 every layer ``width`` wide. The backward pass starts from a random cotangent
 ``dL/dx_depth ~ N(0, 1)`` (the gradient of L = sum(x_depth * g) for a fixed random g),
 so the statistics do not depend on a particular loss. All schemes of one activation
-run together as one batch of networks (``torch.bmm`` over the scheme axis); the
-forward and backward passes are written out by hand, three matmuls per layer, as in
-training.
+run together: scheme s uses the weights ``W_l = std_s * B_l`` with the same
+standard-normal draws ``B_l``, so the rows of every scheme are stacked into one matrix
+product per layer and scaled afterwards. The forward and backward passes are written
+out by hand, three matrix products per layer, as in training.
 
 Per layer we record the mean square of the pre-activations ``z_l`` and activations
 ``x_l``, of the back-propagated gradients ``dL/dx_l``, and of the per-example weight
@@ -37,27 +38,32 @@ SCHEMES = {  # standard deviation of N(0, std^2) weights for a layer with fan_in
 }
 # --8<-- [end:schemes]
 
-def _tanh_slope(x, out):      # tanh'(z) = 1 - x^2
-    return torch.mul(x, x, out=out).neg_().add_(1)
+def _tanh_back(grad, x, out, tmp):     # dL/dz = dL/dx * (1 - x^2), x = tanh(z)
+    torch.mul(x, x, out=tmp)
+    return torch.addcmul(grad, grad, tmp, value=-1, out=out)
 
 
-def _relu_slope(x, out):      # relu'(z) = 1 if z > 0 (0 at z = 0, as in PyTorch)
-    return torch.gt(x, 0, out=out)
+def _relu_back(grad, x, out, tmp):     # dL/dz = dL/dx * [z > 0]  (0 at z = 0, as in PyTorch)
+    return torch.mul(grad, x > 0, out=out)
 
 
-def _sigmoid_slope(x, out):   # sigmoid'(z) = x (1 - x)
-    return torch.sub(1, x, out=out).mul_(x)
+def _sigmoid_back(grad, x, out, tmp):  # dL/dz = dL/dx * x (1 - x), x = sigmoid(z)
+    torch.mul(x, x, out=tmp)
+    return torch.mul(grad, torch.sub(x, tmp, out=tmp), out=out)
 
 
-ACTIVATIONS = {  # f (applied in place), and f' computed from x = f(z): no z is kept
+ACTIVATIONS = {  # f (applied in place), and the backward step written with x = f(z): no z is kept
     "linear": (None, None),
-    "tanh": (torch.tanh_, _tanh_slope),
-    "relu": (torch.relu_, _relu_slope),
-    "sigmoid": (torch.sigmoid_, _sigmoid_slope),
+    "tanh": (torch.tanh_, _tanh_back),
+    "relu": (torch.relu_, _relu_back),
+    "sigmoid": (torch.sigmoid_, _sigmoid_back),
 }
 SATURATED = 0.99  # |tanh| > 0.99, or sigmoid within 0.005 of 0 or 1, counts as saturated
-# the same thresholds on f'(z): tanh' = 1 - x^2, sigmoid' = x (1 - x); ReLU: dead if f' = 0
-SLOPE_BELOW = {"tanh": 1 - SATURATED ** 2, "sigmoid": 0.25 - (SATURATED / 2) ** 2, "relu": 0.5}
+SATURATION = {  # number of saturated (tanh, sigmoid) or dead (ReLU) units per scheme, from x
+    "tanh": lambda x: torch.count_nonzero(x.abs() > SATURATED, dim=(1, 2)),
+    "sigmoid": lambda x: torch.count_nonzero((x - 0.5).abs() > SATURATED / 2, dim=(1, 2)),
+    "relu": lambda x: torch.count_nonzero(x == 0, dim=(1, 2)),
+}
 
 
 def _mean_square(t: torch.Tensor) -> torch.Tensor:
@@ -105,30 +111,31 @@ def propagate(*, width: int = 256, depth: int = 50, batch: int = 256, activation
     g = torch.Generator(device=dev).manual_seed(seed)
     xs = torch.empty(depth + 1, S, batch, width, device=dev, dtype=dt)  # x_0 .. x_depth
     xs[0] = torch.randn(batch, width, generator=g, device=dev, dtype=dt)  # same input for all
-    # the same standard-normal draws for every scheme, scaled by its std
-    weights = std * torch.randn(depth, 1, width, width, generator=g, device=dev, dtype=dt)
+    # one set of standard-normal draws B_l; scheme s uses W_l = std_s * B_l
+    base = torch.randn(depth, width, width, generator=g, device=dev, dtype=dt)
     stats = {k: torch.zeros(depth, S, dtype=torch.float64, device=dev)
              for k in ("x", "sat", "grad_x", "grad_w")}
-    for l in range(depth):                    # forward: z = x W^T, then x = f(z) in place
-        z = torch.bmm(xs[l], weights[l].transpose(1, 2), out=xs[l + 1])
+    flat = (S * batch, width)                 # all schemes' rows stacked: one matmul per layer
+    for l in range(depth):                    # forward: z = x W^T = std * (x B^T), x = f(z)
+        torch.mm(xs[l].view(flat), base[l].T, out=xs[l + 1].view(flat))
+        z = xs[l + 1].mul_(std)
         if f is not None:
             f(z)
         stats["x"][l] = _mean_square(xs[l + 1])
-    grad = torch.randn(batch, width, generator=g, device=dev, dtype=dt).expand(S, batch, width)
-    delta, slope = (torch.empty(S, batch, width, device=dev, dtype=dt) for _ in range(2))
+    grad = torch.randn(batch, width, generator=g, device=dev, dtype=dt).repeat(S, 1, 1)
+    delta, tmp = (torch.empty(S, batch, width, device=dev, dtype=dt) for _ in range(2))
     grad_w = torch.empty(S, width, width, device=dev, dtype=dt)
     for l in reversed(range(depth)):          # backward: two matmuls per layer
         stats["grad_x"][l] = _mean_square(grad)                # dL/dx_l
         if df is None:
             delta.copy_(grad)
         else:
-            df(xs[l + 1], out=slope)                           # f'(z_l), from x_l = f(z_l)
+            df(grad, xs[l + 1], delta, tmp)                    # dL/dz_l = dL/dx_l * f'(z_l)
             if saturation:
-                stats["sat"][l] = torch.count_nonzero(slope < SLOPE_BELOW[activation], dim=(1, 2))
-            torch.mul(grad, slope, out=delta)                  # dL/dz_l
+                stats["sat"][l] = SATURATION[activation](xs[l + 1])
         torch.bmm(delta.transpose(1, 2), xs[l], out=grad_w)    # dL/dW_l, summed over the batch
         stats["grad_w"][l] = _mean_square(grad_w) / batch      # per example (see the page)
-        grad = torch.bmm(delta, weights[l])                    # dL/dx_{l-1}
+        grad = torch.mm(delta.view(flat), base[l]).view(S, batch, width).mul_(std)  # dL/dx_{l-1}
 # --8<-- [end:propagate]
     stats["sat"] /= batch * width
 
