@@ -21,6 +21,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import os
 import platform
 import shutil
 import sys
@@ -159,23 +160,45 @@ def save_svg(fig, path: Path, salt: str) -> None:
     plt.close(fig)
 
 
-def ensure_cached(names: list[str], device: str, cache_dir: Path) -> dict[str, Path]:
-    """Return ``{name: dir}`` with each figure's files, generating only what is missing."""
-    result = {}
+def _generate_into_cache(names: list[str], device: str, cache_dir: Path) -> None:
+    """Generate ``names`` (figures of one module: they may share a computation) in turn."""
     for name in names:
         key = cache_key(name, device)
+        tmp = cache_dir / name / f".tmp-{key}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        generate(name, tmp, device)
         target = cache_dir / name / key
-        if not all((target / f).is_file() for f in outputs(name)):
-            tmp = cache_dir / name / f".tmp-{key}"
-            shutil.rmtree(tmp, ignore_errors=True)
-            generate(name, tmp, device)
-            shutil.rmtree(target, ignore_errors=True)
-            tmp.rename(target)
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+
+
+def ensure_cached(names: list[str], device: str, cache_dir: Path, jobs: int | None = None) -> dict[str, Path]:
+    """Return ``{name: dir}`` with each figure's files, generating only what is missing.
+
+    Missing figures are grouped by module and the groups run in up to ``jobs`` processes
+    (default: one per CPU core). Each figure computes single-threaded, so the numbers do
+    not depend on how many run side by side.
+    """
+    targets = {name: cache_dir / name / cache_key(name, device) for name in names}
+    missing = [n for n, t in targets.items() if not all((t / f).is_file() for f in outputs(n))]
+    groups: dict[str, list[str]] = {}
+    for name in missing:
+        groups.setdefault(FIGURES[name].module, []).append(name)
+    jobs = min(len(groups), jobs or os.cpu_count() or 1)
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for done in [pool.submit(_generate_into_cache, g, device, cache_dir) for g in groups.values()]:
+                done.result()  # re-raises a worker's error here
+    else:
+        for group in groups.values():
+            _generate_into_cache(group, device, cache_dir)
+    for name, target in targets.items():
         for old in (cache_dir / name).iterdir():  # keep only the current version
             if old != target:
                 shutil.rmtree(old, ignore_errors=True)
-        result[name] = target
-    return result
+    return targets
 
 
 def main(argv: list[str] | None = None) -> int:
