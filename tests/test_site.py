@@ -204,3 +204,14 @@ def test_each_language_page_loads_its_own_search_index(site_dir):
             expected = "http://x/" + ("" if lang == "en" else "zh/") + "search/search_index.json"
             assert index_url == expected, (page, lang, config["base"])
             assert lang == "en" or config["base"].endswith("/zh/")
+
+
+def test_404_pages_per_language(site_dir):
+    """The root 404 (served for every missing URL) is the English build's, the Chinese one
+    lives at zh/404.html; both link to both home pages."""
+    for path, lang in ((site_dir / "404.html", "en"), (site_dir / "zh" / "404.html", "zh")):
+        html = path.read_text(encoding="utf-8")
+        assert f'<html lang="{lang}"' in html, path
+        homes = re.findall(r'<p lang="(en|zh)">.*?<a href="([^"]*)"', html, re.S)
+        assert [h[0] for h in homes] == ["en", "zh"]
+        assert homes[0][1] == SITE_PATH and homes[1][1] == SITE_PATH + "zh/"
