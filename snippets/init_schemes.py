@@ -1,0 +1,256 @@
+"""LeCun, Xavier-Glorot and He-Kaiming initialization: short reference implementations.
+
+Everything here matches ``torch.nn.init`` number for number (the tests compare them):
+
+* ``fans(shape)``: fan-in and fan-out from a weight shape, as PyTorch computes them;
+  ``layer_fans(layer)`` also counts the connections a layer really has, which differ for
+  grouped and transposed convolutions;
+* ``gain(nonlinearity, param)``: the table of ``torch.nn.init.calculate_gain``;
+* the standard deviations and uniform bounds of the schemes;
+* samplers: plain NumPy (``uniform``, ``normal``, ``trunc_normal``, ``init_array``) and thin
+  in-place torch versions (``init_tensor_``), like ``torch.nn.init.*_``;
+* ``torch_default_bound``: what ``nn.Linear`` and ``nn.ConvNd`` use when you do nothing.
+
+    python -m snippets.init_schemes
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import torch
+
+from snippets.checks import one_of, positive_float, positive_int
+
+
+# --8<-- [start:fans]
+def fans(shape) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight of this shape, as PyTorch computes them.
+
+    Linear: (out, in). ConvNd: (out, in / groups, *kernel). PyTorch reads dimension 1 as
+    the inputs, dimension 0 as the outputs, and multiplies both by the kernel size.
+    """
+    shape = _shape(shape)
+    if len(shape) < 2:
+        raise ValueError(f"shape: fan-in and fan-out need at least 2 dimensions, got {shape}")
+    receptive_field = math.prod(shape[2:])  # 1 for a Linear weight
+    return shape[1] * receptive_field, shape[0] * receptive_field
+# --8<-- [end:fans]
+
+
+def _shape(shape) -> tuple[int, ...]:
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ValueError(f"shape: expected a tuple of positive integers, got {shape!r}") from None
+    for n in shape:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"shape: expected a tuple of positive integers, got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+# --8<-- [start:layer_fans]
+def layer_fans(layer: torch.nn.Module) -> dict[str, tuple[int, int]]:
+    """PyTorch's (fan_in, fan_out) for ``layer.weight`` next to the layer's true ones.
+
+    True fan-in: inputs summed into one output; true fan-out: outputs one input feeds
+    (away from the borders, at stride 1). A transposed convolution stores its weight as
+    (in, out / groups, *kernel), so PyTorch's labels are swapped: its "fan_in" is the
+    layer's fan-out. A grouped convolution feeds only out / groups channels, so
+    PyTorch's fan_out is ``groups`` times too large.
+    """
+    if isinstance(layer, torch.nn.Linear):
+        return {"torch": fans(layer.weight.shape), "true": (layer.in_features, layer.out_features)}
+    if isinstance(layer, torch.nn.modules.conv._ConvNd):  # Conv and ConvTranspose, 1-3 d
+        k, g = math.prod(layer.kernel_size), layer.groups
+        return {"torch": fans(layer.weight.shape),
+                "true": (layer.in_channels // g * k, layer.out_channels // g * k)}
+    raise ValueError(f"layer: expected nn.Linear or a (transposed) convolution, got {type(layer).__name__}")
+# --8<-- [end:layer_fans]
+
+
+# --8<-- [start:gain]
+LINEAR_NAMES = ("linear", "conv1d", "conv2d", "conv3d",
+                "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+NONLINEARITIES = LINEAR_NAMES + ("sigmoid", "tanh", "relu", "leaky_relu", "selu")
+
+
+def gain(nonlinearity: str, param: float | None = None) -> float:
+    """Recommended std multiplier for weights followed by ``nonlinearity``
+    (``torch.nn.init.calculate_gain``). ``param`` is leaky_relu's negative slope
+    (default 0.01; any real number, only its square matters); other names ignore it."""
+    one_of("nonlinearity", nonlinearity, NONLINEARITIES)
+    if nonlinearity in LINEAR_NAMES or nonlinearity == "sigmoid":
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "selu":
+        return 3.0 / 4  # found empirically by PyTorch; SNNs proper want "linear" (Var = 1/fan_in)
+    slope = 0.01 if param is None else param  # leaky_relu
+    if isinstance(slope, bool) or not isinstance(slope, numbers.Real) or not math.isfinite(slope):
+        raise ValueError(f"param: leaky_relu's negative slope must be a finite int or float, got {param!r}")
+    return math.sqrt(2.0 / (1 + slope**2))
+# --8<-- [end:gain]
+
+
+# --8<-- [start:formulas]
+def lecun_std(fan_in: int) -> float:                 # Var = 1 / fan_in
+    return 1.0 / math.sqrt(positive_int("fan_in", fan_in))
+
+
+def xavier_std(fan_in: int, fan_out: int, gain: float = 1.0) -> float:   # Var = 2 g^2 / (in + out)
+    positive_int("fan_in", fan_in), positive_int("fan_out", fan_out)
+    return positive_float("gain", gain) * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def xavier_bound(fan_in: int, fan_out: int, gain: float = 1.0) -> float:  # U(-a, a), a^2 / 3 = Var
+    positive_int("fan_in", fan_in), positive_int("fan_out", fan_out)
+    return positive_float("gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
+
+
+def kaiming_std(fan: int, gain: float = math.sqrt(2.0)) -> float:        # Var = g^2 / fan; He: g^2 = 2
+    return positive_float("gain", gain) / math.sqrt(positive_int("fan", fan))
+
+
+def kaiming_bound(fan: int, gain: float = math.sqrt(2.0)) -> float:
+    return positive_float("gain", gain) * math.sqrt(3.0 / positive_int("fan", fan))
+
+
+def pick_fan(shape, mode: str = "fan_in") -> int:
+    """fan_in preserves the forward variance, fan_out the backward (gradient) variance."""
+    one_of("mode", mode, ("fan_in", "fan_out"))
+    fan_in, fan_out = fans(shape)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def uniform_bound(std: float) -> float:  # U(-a, a) has Var = a^2 / 3
+    return math.sqrt(3.0) * positive_float("std", std)
+
+
+def truncated_std_factor(c: float = 2.0) -> float:
+    """std of N(0, 1) truncated to [-c, c]: sqrt(1 - 2 c phi(c) / (2 Phi(c) - 1))."""
+    c = positive_float("c", c)
+    phi = math.exp(-c * c / 2) / math.sqrt(2 * math.pi)
+    return math.sqrt(1 - 2 * c * phi / math.erf(c / math.sqrt(2)))
+
+
+TRUNC_STD_2 = truncated_std_factor(2.0)  # 0.8796...: divide std by it before truncating at +-2 sigma
+# --8<-- [end:formulas]
+
+
+# --8<-- [start:torch_default]
+def torch_default_bound(fan_in: int) -> float:
+    """nn.Linear / nn.ConvNd default: kaiming_uniform_(w, a=sqrt(5)), i.e. U(-b, b) with
+    b = gain('leaky_relu', sqrt(5)) * sqrt(3 / fan_in) = sqrt(1/3) * sqrt(3 / fan_in)
+      = 1 / sqrt(fan_in), so Var = 1 / (3 fan_in): a third of LeCun's. The bias is
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) too."""
+    return gain("leaky_relu", math.sqrt(5.0)) * math.sqrt(3.0 / positive_int("fan_in", fan_in))
+# --8<-- [end:torch_default]
+
+
+SCHEMES = ("lecun", "xavier", "kaiming")
+DISTRIBUTIONS = ("uniform", "normal", "truncated_normal")
+DEFAULT_GAIN = {"lecun": 1.0, "xavier": 1.0, "kaiming": math.sqrt(2.0)}
+
+
+# --8<-- [start:scheme_std]
+def scheme_std(shape, scheme: str, gain: float | None = None, mode: str = "fan_in") -> float:
+    """Weight std of a scheme for a weight shape. LeCun is Kaiming with gain 1;
+    Xavier averages the fans (``mode`` is not used)."""
+    one_of("scheme", scheme, SCHEMES)
+    g = DEFAULT_GAIN[scheme] if gain is None else gain
+    if scheme == "xavier":
+        return xavier_std(*fans(shape), g)
+    return kaiming_std(pick_fan(shape, mode), g)
+# --8<-- [end:scheme_std]
+
+
+# --8<-- [start:numpy_samplers]
+def uniform(shape, bound: float, rng=None) -> np.ndarray:
+    """U(-bound, bound). ``rng``: a numpy Generator, a seed or None."""
+    return np.random.default_rng(rng).uniform(-positive_float("bound", bound), bound, _shape(shape))
+
+
+def normal(shape, std: float, rng=None) -> np.ndarray:
+    return np.random.default_rng(rng).normal(0.0, positive_float("std", std), _shape(shape))
+
+
+def trunc_normal(shape, std: float = 1.0, rng=None, *, mean: float = 0.0,
+                 a: float = -2.0, b: float = 2.0) -> np.ndarray:
+    """N(mean, std^2) conditioned on [a, b], with a and b in absolute units, like
+    torch.nn.init.trunc_normal_. Redraws the values outside until none is left."""
+    std, rng, shape = positive_float("std", std), np.random.default_rng(rng), _shape(shape)
+    if not a < b:
+        raise ValueError(f"a, b: expected a < b, got a={a!r}, b={b!r}")
+    mass = (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2)))) / 2
+    if mass < 0.01:
+        raise ValueError(f"a, b: [{a}, {b}] holds only {mass:.2g} of N({mean}, {std}^2); "
+                         "expected at least 0.01 for rejection sampling")
+    out = rng.normal(mean, std, shape)
+    outside = (out < a) | (out > b)
+    while outside.any():
+        out[outside] = rng.normal(mean, std, np.count_nonzero(outside))
+        outside = (out < a) | (out > b)
+    return out
+
+
+def init_array(shape, scheme: str = "kaiming", distribution: str = "normal", *,
+               gain: float | None = None, mode: str = "fan_in", rng=None) -> np.ndarray:
+    """A weight array of the scheme's variance. "truncated_normal" keeps the variance:
+    it draws N(0, (std / 0.8796)^2) truncated at +-2 of those standard deviations."""
+    one_of("distribution", distribution, DISTRIBUTIONS)
+    std = scheme_std(shape, scheme, gain, mode)
+    if distribution == "uniform":
+        return uniform(shape, uniform_bound(std), rng)
+    if distribution == "normal":
+        return normal(shape, std, rng)
+    s = std / TRUNC_STD_2
+    return trunc_normal(shape, s, rng, a=-2 * s, b=2 * s)
+# --8<-- [end:numpy_samplers]
+
+
+# --8<-- [start:torch_samplers]
+def init_tensor_(tensor: torch.Tensor, scheme: str = "kaiming", distribution: str = "normal", *,
+                 gain: float | None = None, mode: str = "fan_in",
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """In place, like torch.nn.init.*_; same draws as torch's xavier_*_ / kaiming_*_."""
+    one_of("distribution", distribution, DISTRIBUTIONS)
+    std = scheme_std(tensor.shape, scheme, gain, mode)
+    with torch.no_grad():
+        if distribution == "uniform":
+            bound = uniform_bound(std)
+            return tensor.uniform_(-bound, bound, generator=generator)
+        if distribution == "normal":
+            return tensor.normal_(0.0, std, generator=generator)
+        s = std / TRUNC_STD_2
+        return torch.nn.init.trunc_normal_(tensor, 0.0, s, -2 * s, 2 * s, generator=generator)
+# --8<-- [end:torch_samplers]
+
+
+def main() -> None:
+    torch.manual_seed(0)
+    layers = {"Linear(512, 256)": torch.nn.Linear(512, 256),
+              "Conv2d(64, 128, 3)": torch.nn.Conv2d(64, 128, 3),
+              "Conv2d(64, 64, 3, groups=64)": torch.nn.Conv2d(64, 64, 3, groups=64),
+              "ConvTranspose2d(128, 64, 4)": torch.nn.ConvTranspose2d(128, 64, 4)}
+    print(f"{'layer':<30} {'torch fans':>12} {'true fans':>12} {'LeCun':>7} {'Xavier':>7} "
+          f"{'He':>7} {'default':>7}  (std of the weights)")
+    for name, layer in layers.items():
+        f = layer_fans(layer)
+        shape = layer.weight.shape
+        stds = [scheme_std(shape, s) for s in SCHEMES]
+        default = torch_default_bound(f["torch"][0]) / math.sqrt(3.0)  # std of U(-b, b)
+        print(f"{name:<30} {str(f['torch']):>12} {str(f['true']):>12} "
+              + " ".join(f"{s:7.4f}" for s in stds) + f" {default:7.4f}  measured {layer.weight.std():.4f}")
+    print(f"gain: tanh {gain('tanh'):.4f}, relu {gain('relu'):.4f}, leaky_relu(0.01) "
+          f"{gain('leaky_relu'):.4f}, leaky_relu(sqrt 5) {gain('leaky_relu', math.sqrt(5)):.4f}")
+    print(f"N(0, 1) truncated at +-2 has std {TRUNC_STD_2:.4f}; trunc_normal_(std=0.02) keeps its "
+          f"default cut at +-2, i.e. at +-{2 / 0.02:.0f} sigma: no truncation at all")
+
+
+if __name__ == "__main__":
+    main()
