@@ -23,6 +23,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 _manifest: dict[str, str] | None = None
+_data: dict[str, dict] = {}  # figure JSON, parsed once per build
 
 
 def _run_figures(config) -> dict[str, str]:
@@ -40,6 +41,7 @@ def on_pre_build(config, **kwargs) -> None:
     global _manifest
     if not config.plugins["i18n"].building:  # once per build, not once per language
         _manifest = _run_figures(config)
+        _data.clear()
 
 
 def on_files(files, config, **kwargs):
@@ -69,6 +71,8 @@ def on_page_markdown(markdown: str, page, config, **kwargs) -> str:
     def data_for(name: str):
         if name not in (_manifest or {}):
             raise PluginError(f"{page.file.src_uri}: no figure named {name!r} (have {sorted(_manifest or {})})")
-        return json.loads((Path(_manifest[name]) / f"{name}.json").read_text(encoding="utf-8"))
+        if name not in _data:
+            _data[name] = json.loads((Path(_manifest[name]) / f"{name}.json").read_text(encoding="utf-8"))
+        return _data[name]
 
     return QUOTE_RE.sub(lambda m: quote(m, data_for), markdown)
