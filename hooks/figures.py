@@ -13,8 +13,8 @@ mkdocs-static-i18n serves ``figures/NAME.svg`` in each language's own labels.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path

@@ -5,8 +5,8 @@ mkdocs-static-i18n 1.3 merges the entries of every language into one
 the Chinese pages. After all languages are built, this hook splits the merged
 index by location: ``search/search_index.json`` keeps the default language and
 ``<lang>/search/search_index.json`` gets each other language, with locations
-made relative to that language's root. ``overrides/main.html`` points the
-search of a ``<lang>`` page at ``<lang>/``: Material fetches
+made relative to that language's root. The search of a ``<lang>`` page must then
+look in ``<lang>/``: Material fetches
 ``<config.base>/search/search_index.json`` and resolves result locations
 against ``config.base``, so ``on_post_page`` sets ``base`` in the page's
 ``__config`` to the root of the page's language.
