@@ -98,7 +98,7 @@ def rounded(obj, digits: int = 6):
 
 
 def _versions() -> dict[str, str]:
-    return {pkg: metadata.version(pkg) for pkg in ("torch", "numpy", "matplotlib")}
+    return {pkg: metadata.version(pkg) for pkg in ("torch", "numpy", "matplotlib", "scikit-learn")}
 
 
 def cache_key(name: str, device: str) -> str:
