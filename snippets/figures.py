@@ -49,6 +49,9 @@ FIGURES: dict[str, Figure] = {
     "variance_forward": Figure("snippets.propagation", "forward_data", "plot_forward"),
     "variance_backward": Figure("snippets.propagation", "forward_data", "plot_backward"),
     "tanh_histograms": Figure("snippets.propagation", "tanh_histograms", "plot_histograms"),
+    "init_distributions": Figure("snippets.init_schemes", "figure_data", "plot_figure"),
+    "tanh_gain": Figure("snippets.tanh_gain", "figure_data", "plot_figure"),
+    "torch_default": Figure("snippets.torch_default", "figure_data", "plot_figure"),
 }
 
 

@@ -231,6 +231,85 @@ def init_tensor_(tensor: torch.Tensor, scheme: str = "kaiming", distribution: st
 # --8<-- [end:torch_samplers]
 
 
+EXAMPLE_LAYERS = {  # name -> constructor; the page's table of fans
+    "Linear(512, 256)": lambda: torch.nn.Linear(512, 256),
+    "Conv2d(64, 128, 3)": lambda: torch.nn.Conv2d(64, 128, 3),
+    "Conv2d(64, 64, 3, groups=64)": lambda: torch.nn.Conv2d(64, 64, 3, groups=64),
+    "Conv3d(16, 32, 3)": lambda: torch.nn.Conv3d(16, 32, 3),
+    "ConvTranspose2d(128, 64, 4)": lambda: torch.nn.ConvTranspose2d(128, 64, 4),
+}
+
+
+def figure_data(device: str = "cpu", shape=(256, 512), seed: int = 0) -> dict:
+    """Samples of one weight shape from every scheme and distribution, their measured
+    variance against the formula, and the fans of the example layers."""
+    shape = _shape(shape)
+    fan_in, fan_out = fans(shape)
+    draws, hist = {}, {}
+    edges = np.linspace(-4, 4, 81)  # in units of the scheme's std
+    for i, scheme in enumerate(SCHEMES):
+        for j, dist in enumerate(DISTRIBUTIONS):
+            w = init_array(shape, scheme, dist, rng=seed + 10 * i + j)
+            std = scheme_std(shape, scheme)
+            draws[f"{scheme}_{dist}"] = {
+                "std": std, "var_formula": std**2, "var_measured": float(w.var()),
+                "max_abs_over_std": float(np.abs(w).max() / std)}
+            if scheme == "xavier":
+                hist[dist] = np.histogram(w / std, edges, density=True)[0].tolist()
+    torch.manual_seed(seed)
+    layers = {}
+    for name, make in EXAMPLE_LAYERS.items():
+        layer = make()
+        f = layer_fans(layer)
+        layers[name] = {"weight_shape": list(layer.weight.shape), "torch": list(f["torch"]),
+                        "true": list(f["true"]),
+                        "default_std": torch_default_bound(f["torch"][0]) / math.sqrt(3.0),
+                        "default_std_measured": float(layer.weight.detach().std()),
+                        "he_std": kaiming_std(f["torch"][0])}
+    w = torch.empty(shape)
+    torch.nn.init.trunc_normal_(w, std=0.02, generator=torch.Generator().manual_seed(seed))
+    return {"shape": list(shape), "fan_in": fan_in, "fan_out": fan_out, "samples": math.prod(shape),
+            "draws": draws, "edges": edges.tolist(), "hist": hist, "layers": layers,
+            "gains": {"sigmoid": gain("sigmoid"), "tanh": gain("tanh"), "relu": gain("relu"),
+                      "leaky_relu_0.01": gain("leaky_relu"), "leaky_relu_0.2": gain("leaky_relu", 0.2),
+                      "selu": gain("selu"), "torch_default": gain("leaky_relu", math.sqrt(5.0))},
+            "trunc_std_factor": TRUNC_STD_2,
+            "torch_trunc_002": {"max_abs_over_std": float(w.abs().max() / 0.02),
+                                "std_measured": float(w.std())},
+            "provenance": {"seed": seed, "sampler": "numpy default_rng"}}
+
+
+LABELS = {
+    "en": {"dists": {"uniform": "uniform U(−a, a), a = √3·σ", "normal": "normal N(0, σ²)",
+                     "truncated_normal": "truncated normal, cut at ±2 of its own std"},
+           "x": "weight / σ (Xavier, σ = {std:.4f})", "y": "density",
+           "title": "Same variance, three shapes: {shape} weight"},
+    "zh": {"dists": {"uniform": "均匀分布 U(−a, a)，a = √3·σ", "normal": "正态分布 N(0, σ²)",
+                     "truncated_normal": "截断正态分布（在自身标准差的 ±2 倍处截断）"},
+           "x": "权重 / σ（Xavier，σ = {std:.4f}）", "y": "概率密度",
+           "title": "方差相同、形状不同：{shape} 的权重"},
+}
+
+
+def plot_figure(data: dict, lang: str):
+    import matplotlib.pyplot as plt
+
+    from snippets.plotting import figure_style
+
+    t = LABELS[lang]
+    edges = np.asarray(data["edges"])
+    mid = (edges[1:] + edges[:-1]) / 2
+    with figure_style():
+        fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+        for dist, color in zip(DISTRIBUTIONS, ("C0", "C1", "C2")):
+            ax.step(mid, data["hist"][dist], where="mid", color=color, label=t["dists"][dist])
+        ax.set(xlabel=t["x"].format(std=data["draws"]["xavier_normal"]["std"]), ylabel=t["y"],
+               title=t["title"].format(shape=" × ".join(map(str, data["shape"]))))
+        ax.legend(fontsize=8, loc="upper right")
+        ax.grid(alpha=0.3)
+    return fig
+
+
 def main() -> None:
     torch.manual_seed(0)
     layers = {"Linear(512, 256)": torch.nn.Linear(512, 256),

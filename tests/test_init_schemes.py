@@ -393,3 +393,49 @@ def test_main_runs(capsys):
     S.main()
     out = capsys.readouterr().out
     assert "ConvTranspose2d" in out and "0.8796" in out
+
+
+# --- the chapter's figure data -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def figure():
+    return S.figure_data()
+
+
+def test_figure_variances_match_the_formulas(figure):
+    n = figure["samples"]
+    # relative sd of a sample variance is sqrt((kurtosis - 1) / N): 2 for the normal, 0.8
+    # for the uniform, less than 2 for the truncated normal (lighter tails); 5 sigma
+    tol = {"uniform": 5 * math.sqrt(0.8 / n), "normal": 5 * math.sqrt(2 / n),
+           "truncated_normal": 5 * math.sqrt(2 / n)}
+    for key, d in figure["draws"].items():
+        dist = key.split("_", 1)[1]
+        assert d["var_measured"] == pytest.approx(d["var_formula"], rel=tol[dist]), key
+        if dist == "uniform":  # U(-a, a) with a = sqrt(3) std: nothing beyond a
+            assert math.sqrt(3) * 0.999 < d["max_abs_over_std"] <= math.sqrt(3)
+        if dist == "truncated_normal":  # cut at 2 of its own std = 2 / 0.8796 of the target std
+            assert 2.2 < d["max_abs_over_std"] <= 2 / S.TRUNC_STD_2 + 1e-9
+        if dist == "normal":  # 131072 draws: the largest |z| is about 4.5, almost never < 3.5
+            assert d["max_abs_over_std"] > 3.5
+
+
+def test_figure_fans_and_defaults(figure):
+    layers = figure["layers"]
+    assert layers["ConvTranspose2d(128, 64, 4)"]["torch"] == [1024, 2048]
+    assert layers["ConvTranspose2d(128, 64, 4)"]["true"] == [2048, 1024]   # swapped
+    assert layers["Conv2d(64, 64, 3, groups=64)"]["torch"] == [9, 576]
+    assert layers["Conv2d(64, 64, 3, groups=64)"]["true"] == [9, 9]
+    for name, d in layers.items():
+        n = math.prod(d["weight_shape"])
+        # measured std of torch's default against 1/sqrt(3 fan_in): relative sd of a sample
+        # std is sqrt(0.8 / N) / 2 for a uniform; 5 sigma
+        assert d["default_std_measured"] == pytest.approx(d["default_std"], rel=2.5 * math.sqrt(0.8 / n)), name
+        assert d["he_std"] / d["default_std"] == pytest.approx(math.sqrt(6))
+
+
+def test_torch_trunc_normal_with_small_std_never_truncates(figure):
+    # default cut at +-2 (absolute) is +-100 std for std = 0.02: the largest draw is a plain
+    # normal maximum (about 4.5 std for 131072 draws), nowhere near the cut
+    t = figure["torch_trunc_002"]
+    assert 3.5 < t["max_abs_over_std"] < 7
+    assert t["std_measured"] == pytest.approx(0.02, rel=5 * math.sqrt(2 / figure["samples"]))
