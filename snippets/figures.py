@@ -52,6 +52,7 @@ FIGURES: dict[str, Figure] = {
     "init_distributions": Figure("snippets.init_schemes", "figure_data", "plot_figure"),
     "tanh_gain": Figure("snippets.tanh_gain", "figure_data", "plot_figure"),
     "torch_default": Figure("snippets.torch_default", "figure_data", "plot_figure"),
+    "glorot_histograms": Figure("snippets.glorot_histograms", "figure_data", "plot_figure"),
 }
 
 

@@ -102,13 +102,13 @@ def plot_figure(data: dict, lang: str):
         left.axhline(1.0, color="0.6", lw=0.8)
         for key, style in (("one", ":"), ("torch", "--")):
             left.axvline(data["marks"][key]["gain"], color="0.3", ls=style, lw=1)
-        left.annotate(t["torch"], (TORCH_TANH_GAIN, 3.2), xytext=(4, 0), textcoords="offset points")
+        left.annotate(t["torch"], (TORCH_TANH_GAIN, 3.6), xytext=(4, 0), textcoords="offset points")
         left.set(xlabel=t["gain"], title=t["fixed"], ylim=(0, 4))
         left.legend(loc="upper left")
         deep = data["deep"]
         layers = range(1, deep["depth"] + 1)
         for run, color in zip(deep["runs"], ("C0", "C3")):
-            label = "5/3" if abs(run["gain"] - TORCH_TANH_GAIN) < 1e-9 else f"{run['gain']:g}"
+            label = "5/3" if abs(run["gain"] - TORCH_TANH_GAIN) < 1e-4 else f"{run['gain']:g}"  # JSON keeps 6 digits
             right.plot(layers, run["rms_x"], color=color, label=t["x"].format(g=label))
             right.plot(layers, run["rms_grad"], color=color, ls="-.", label=t["grad"].format(g=label))
             right.plot(layers, run["theory_rms_x"], color="k", ls="--", lw=0.7)

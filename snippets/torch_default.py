@@ -123,10 +123,11 @@ def plot_figure(data: dict, lang: str):
     with figure_style():
         fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained")
         for init, res in data["runs"].items():
-            kw = {"color": COLORS[init], "label": t["inits"][init]}
+            kw = {"color": COLORS[init], "label": t["inits"][init],
+                  "ls": "--" if init == "default_no_bias" else "-"}  # it overlaps "default" in the gradient
             axes[0].plot(layers, res["rms"], **kw)
             axes[0].plot(layers, res["theory_rms"], color="k", ls="--", lw=0.7)
-            axes[1].plot(layers, [max(s, 1e-12) for s in res["input_share"]], **kw)
+            axes[1].plot(layers, [max(s, 1e-16) for s in res["input_share"]], **kw)  # 0 cannot go on a log axis
             axes[2].plot(layers, res["grad_rms"], **kw)
         axes[0].plot([], [], color="k", ls="--", lw=0.7, label=t["theory"])
         for ax, key in zip(axes, ("rms", "share", "grad")):
