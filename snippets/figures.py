@@ -53,6 +53,7 @@ FIGURES: dict[str, Figure] = {
     "tanh_gain": Figure("snippets.tanh_gain", "figure_data", "plot_figure"),
     "torch_default": Figure("snippets.torch_default", "figure_data", "plot_figure"),
     "glorot_histograms": Figure("snippets.glorot_histograms", "figure_data", "plot_figure"),
+    "he_deep_relu": Figure("snippets.he_deep_relu", "figure_data", "plot_figure"),
 }
 
 

@@ -231,12 +231,12 @@ def init_tensor_(tensor: torch.Tensor, scheme: str = "kaiming", distribution: st
 # --8<-- [end:torch_samplers]
 
 
-EXAMPLE_LAYERS = {  # name -> constructor; the page's table of fans
-    "Linear(512, 256)": lambda: torch.nn.Linear(512, 256),
-    "Conv2d(64, 128, 3)": lambda: torch.nn.Conv2d(64, 128, 3),
-    "Conv2d(64, 64, 3, groups=64)": lambda: torch.nn.Conv2d(64, 64, 3, groups=64),
-    "Conv3d(16, 32, 3)": lambda: torch.nn.Conv3d(16, 32, 3),
-    "ConvTranspose2d(128, 64, 4)": lambda: torch.nn.ConvTranspose2d(128, 64, 4),
+EXAMPLE_LAYERS = {  # key -> (how it is written, constructor): the page's table of fans
+    "linear": ("Linear(512, 256)", lambda: torch.nn.Linear(512, 256)),
+    "conv2d": ("Conv2d(64, 128, 3)", lambda: torch.nn.Conv2d(64, 128, 3)),
+    "depthwise": ("Conv2d(64, 64, 3, groups=64)", lambda: torch.nn.Conv2d(64, 64, 3, groups=64)),
+    "conv3d": ("Conv3d(16, 32, 3)", lambda: torch.nn.Conv3d(16, 32, 3)),
+    "transpose": ("ConvTranspose2d(128, 64, 4)", lambda: torch.nn.ConvTranspose2d(128, 64, 4)),
 }
 
 
@@ -258,10 +258,10 @@ def figure_data(device: str = "cpu", shape=(256, 512), seed: int = 0) -> dict:
                 hist[dist] = np.histogram(w / std, edges, density=True)[0].tolist()
     torch.manual_seed(seed)
     layers = {}
-    for name, make in EXAMPLE_LAYERS.items():
+    for key, (label, make) in EXAMPLE_LAYERS.items():
         layer = make()
         f = layer_fans(layer)
-        layers[name] = {"weight_shape": list(layer.weight.shape), "torch": list(f["torch"]),
+        layers[key] = {"label": label, "weight_shape": list(layer.weight.shape), "torch": list(f["torch"]),
                         "true": list(f["true"]),
                         "default_std": torch_default_bound(f["torch"][0]) / math.sqrt(3.0),
                         "default_std_measured": float(layer.weight.detach().std()),
@@ -271,7 +271,7 @@ def figure_data(device: str = "cpu", shape=(256, 512), seed: int = 0) -> dict:
     return {"shape": list(shape), "fan_in": fan_in, "fan_out": fan_out, "samples": math.prod(shape),
             "draws": draws, "edges": edges.tolist(), "hist": hist, "layers": layers,
             "gains": {"sigmoid": gain("sigmoid"), "tanh": gain("tanh"), "relu": gain("relu"),
-                      "leaky_relu_0.01": gain("leaky_relu"), "leaky_relu_0.2": gain("leaky_relu", 0.2),
+                      "leaky_relu_001": gain("leaky_relu"), "leaky_relu_02": gain("leaky_relu", 0.2),
                       "selu": gain("selu"), "torch_default": gain("leaky_relu", math.sqrt(5.0))},
             "trunc_std_factor": TRUNC_STD_2,
             "torch_trunc_002": {"max_abs_over_std": float(w.abs().max() / 0.02),
@@ -312,10 +312,7 @@ def plot_figure(data: dict, lang: str):
 
 def main() -> None:
     torch.manual_seed(0)
-    layers = {"Linear(512, 256)": torch.nn.Linear(512, 256),
-              "Conv2d(64, 128, 3)": torch.nn.Conv2d(64, 128, 3),
-              "Conv2d(64, 64, 3, groups=64)": torch.nn.Conv2d(64, 64, 3, groups=64),
-              "ConvTranspose2d(128, 64, 4)": torch.nn.ConvTranspose2d(128, 64, 4)}
+    layers = {label: make() for label, make in EXAMPLE_LAYERS.values()}
     print(f"{'layer':<30} {'torch fans':>12} {'true fans':>12} {'LeCun':>7} {'Xavier':>7} "
           f"{'He':>7} {'default':>7}  (std of the weights)")
     for name, layer in layers.items():
