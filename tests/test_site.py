@@ -103,6 +103,9 @@ def test_search_finds_the_chapters(site_dir):
     assert "variance/" in find(zh, "方差")
     assert "variance/" in find(en, "variance") and "variance/" in find(en, "He")
     assert "symmetry/" in find(zh, "权重")  # jieba user dictionary: 所有/权重, not 所有权/重
+    assert "schemes/" in find(en, "Kaiming") and "schemes/" in find(en, "fan")
+    assert "schemes/" in find(zh, "扇出") and "schemes/" in find(zh, "增益")
+    assert "schemes/" in find(zh, "截断")
 
 
 EXTERNAL_ATTRS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "video": "src",
