@@ -396,6 +396,9 @@ HEADER = (f"{'run':<34} {'split':>6} {'spread1':>8} {'spread2':>8} {'loss':>7} {
           + "-" * 77)
 
 
+FIGURES = {"clone_drift": ("figure_data", "plot_figure")}  # see snippets/figures.py
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--long", action="store_true",

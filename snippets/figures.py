@@ -42,19 +42,33 @@ class Figure:
     plot: str
 
 
-# name -> producing functions; the page embeds figures/NAME.svg (i18n picks the language)
-FIGURES: dict[str, Figure] = {
-    "symmetry_collapse": Figure("snippets.symmetry", "figure_data", "plot_figure"),
-    "clone_drift": Figure("snippets.clone_drift", "figure_data", "plot_figure"),
-    "variance_forward": Figure("snippets.propagation", "forward_data", "plot_forward"),
-    "variance_backward": Figure("snippets.propagation", "forward_data", "plot_backward"),
-    "tanh_histograms": Figure("snippets.propagation", "tanh_histograms", "plot_histograms"),
-    "init_distributions": Figure("snippets.init_schemes", "figure_data", "plot_figure"),
-    "tanh_gain": Figure("snippets.tanh_gain", "figure_data", "plot_figure"),
-    "torch_default": Figure("snippets.torch_default", "figure_data", "plot_figure"),
-    "glorot_histograms": Figure("snippets.glorot_histograms", "figure_data", "plot_figure"),
-    "he_deep_relu": Figure("snippets.he_deep_relu", "figure_data", "plot_figure"),
-}
+def discover(package_dir: Path) -> dict[str, Figure]:
+    """Figures declared by the modules of ``package_dir``, in file-name order.
+
+    A module declares its figures at top level as
+    ``FIGURES = {"name": ("compute_function", "plot_function"), ...}``; the page embeds
+    ``figures/NAME.svg`` (i18n picks the language). Found by parsing, not importing, so
+    listing the figures needs no torch.
+    """
+    found: dict[str, Figure] = {}
+    for path in sorted(package_dir.glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            if not any(isinstance(t, ast.Name) and t.id == "FIGURES" for t in targets) or path.name == "figures.py":
+                continue
+            try:
+                declared = ast.literal_eval(node.value)
+                assert isinstance(declared, dict)
+            except (ValueError, AssertionError):
+                raise ValueError(f"{path.name}: FIGURES must be a literal dict name -> (compute, plot)") from None
+            for name, (compute, plot) in declared.items():
+                if name in found:
+                    raise ValueError(f"{path.name}: figure {name!r} is also declared by {found[name].module}")
+                found[name] = Figure(f"snippets.{path.stem}", compute, plot)
+    return found
+
+
+FIGURES: dict[str, Figure] = discover(PACKAGE_DIR)
 
 
 def _module_path(module: str) -> Path:

@@ -349,6 +349,9 @@ def _table(data: dict) -> str:
     return "\n".join(lines)
 
 
+FIGURES = {"glorot_histograms": ("figure_data", "plot_figure")}  # see snippets/figures.py
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m snippets.glorot_histograms",
                                      description=__doc__.splitlines()[0])

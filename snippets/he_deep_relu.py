@@ -395,6 +395,9 @@ def print_table(run: dict) -> None:
               f"({init['rms_last_hidden_theory'][s]:.2e}), RMS of dL/dW_1 {grad:.2e}")
 
 
+FIGURES = {"he_deep_relu": ("figure_data", "plot_figure")}  # see snippets/figures.py
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true",

@@ -310,6 +310,9 @@ def plot_figure(data: dict, lang: str):
     return fig
 
 
+FIGURES = {"init_distributions": ("figure_data", "plot_figure")}  # see snippets/figures.py
+
+
 def main() -> None:
     torch.manual_seed(0)
     layers = {label: make() for label, make in EXAMPLE_LAYERS.values()}

@@ -409,6 +409,13 @@ def plot_histograms(data: dict, lang: str):
     return fig
 
 
+FIGURES = {  # see snippets/figures.py
+    "variance_forward": ("forward_data", "plot_forward"),
+    "variance_backward": ("forward_data", "plot_backward"),
+    "tanh_histograms": ("tanh_histograms", "plot_histograms"),
+}
+
+
 def main() -> None:
     for activation in ACTIVATIONS:
         res = propagate(width=256, depth=30, activation=activation)

@@ -203,6 +203,9 @@ def plot_figure(data: dict, lang: str):
     return fig
 
 
+FIGURES = {"symmetry_collapse": ("figure_data", "plot_figure")}  # see snippets/figures.py
+
+
 def main() -> None:
     data = train()
     print(f"{'init':<10}{'loss':>8}{'accuracy':>10}{'spread h1':>12}{'spread h2':>12}{'rank h1':>9}{'rank h2':>9}")

@@ -121,6 +121,9 @@ def plot_figure(data: dict, lang: str):
     return fig
 
 
+FIGURES = {"tanh_gain": ("figure_data", "plot_figure")}  # see snippets/figures.py
+
+
 def main() -> None:
     print(f"{'gain':>6} {'q*':>8} {'RMS of x':>9} {'chi':>7}")
     for g in (0.9, 1.0, 1.2, math.sqrt(2), TORCH_TANH_GAIN, 2.0):

@@ -137,6 +137,9 @@ def plot_figure(data: dict, lang: str):
     return fig
 
 
+FIGURES = {"torch_default": ("figure_data", "plot_figure")}  # see snippets/figures.py
+
+
 def main() -> None:
     data = run()
     for init, res in data["runs"].items():

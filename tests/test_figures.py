@@ -153,3 +153,26 @@ def test_large_reaches_only_experiments_that_take_it(tmp_path, monkeypatch):
     figures.generate("tanh_histograms", tmp_path, large=True)
     assert seen["large"] is True
     assert json.loads((tmp_path / "tanh_histograms.json").read_text())["provenance"]["command"].endswith("--large")
+
+
+def test_modules_declare_their_figures(tmp_path):
+    (tmp_path / "a.py").write_text('FIGURES = {"one": ("data", "plot"), "two": ("data2", "plot2")}\n')
+    (tmp_path / "b.py").write_text("import torch\nFIGURES: dict = {}\nx = 1\n")
+    found = figures.discover(tmp_path)
+    assert found == {"one": figures.Figure("snippets.a", "data", "plot"),
+                     "two": figures.Figure("snippets.a", "data2", "plot2")}
+    (tmp_path / "c.py").write_text('FIGURES = {"one": ("f", "g")}\n')
+    with pytest.raises(ValueError, match="also declared"):
+        figures.discover(tmp_path)
+    (tmp_path / "c.py").write_text('FIGURES = make()\n')
+    with pytest.raises(ValueError, match="literal dict"):
+        figures.discover(tmp_path)
+
+
+def test_every_declared_figure_exists():
+    import importlib
+
+    assert len(figures.FIGURES) >= 10
+    for name, fig in figures.FIGURES.items():
+        module = importlib.import_module(fig.module)
+        assert callable(getattr(module, fig.compute)) and callable(getattr(module, fig.plot)), name
