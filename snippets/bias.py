@@ -14,8 +14,9 @@ as a polynomial in the biases, so the weight matrix after two steps has singular
 values sigma_k / sigma_1 proportional to s^(k-1) (``first_steps``, float64; measured
 log slopes 0.995, 2.004, 3.007 for k = 2, 3, 4). Trained (minibatch SGD, lr 0.2,
 600 steps, 5 seeds), every such start learns, about 100-150 steps behind the random
-one: the loss reaches 0.5 at steps 140-190 instead of 40, and ends at 0.057-0.067
-instead of 0.038. Zero weights with random biases learn too: W1 has rank one after
+one: the loss reaches 0.5 at steps 140-190 instead of 40 (and once it starts to fall,
+it takes 90-150 steps from 2.2 to 0.5, against 40 from the random start), and ends at
+0.057-0.067 instead of 0.038. Zero weights with random biases learn too: W1 has rank one after
 the second step and splits from the third.
 
 ``bias_relu``: source [S2]'s claim that a small positive bias (0.01) keeps ReLUs
@@ -27,10 +28,9 @@ the units are dead at init (none in layers 1-2, 0.3 % of layer 3, 1.4 % of layer
 of them, while 0.1 and 0.5 *kill* more in the deeper layers (``dead_at_init``); the
 small lr kills a few units, the same ones with bias 0 and 0.01; the large lr kills up
 to 2-10 % at the worst epoch in some seeds, with every bias. Settings tried before
-choosing these (8 seeds, width 64, 4 hidden layers, 10 epochs): lr 0.01-0.45 killed
-almost nothing beyond the init count with any bias; lr 0.6 diverged (NaN) in 1 of 8
-seeds for biases 0.01 and 0.1, lr 0.8 in 2-3 of 8 per bias (an earlier seeding); 5
-hidden layers gave the same picture.
+choosing these (8 seeds, width 64, 4 hidden layers, 10 epochs, an earlier seeding that
+no command here reproduces): lr 0.01-0.45 killed almost nothing beyond the init count
+with any bias, and larger rates began to diverge; 5 hidden layers gave the same picture.
 
 ``bias_prior``: the output bias from the prior. "Is it a 0?" (10 % positives) with
 a sigmoid output, an imbalanced 10-class subset (class c keeps 2^(-c/2) of its
@@ -38,8 +38,9 @@ images) with softmax, and the digit's value (0-9) as a regression target. A
 64 -> 64 -> K ReLU net, output bias 0 or log(p / (1 - p)) / log(prior) / the target
 mean, 5 seeds, 300 steps of SGD and of Adam. At step 0 the loss is the prior's
 entropy (the target variance) plus a term of second order in the output weights
-(``loss_at_init``); under Adam the prior start is well ahead for 100+ steps, under
-SGD the offset is learned within a few steps through the last layer's weights.
+(``loss_at_init``); under Adam (lr 0.001) the prior start stays ahead for 300 steps,
+under SGD (lr 0.1, 0.01 for regression) the offset is learned within a few steps
+through the last layer's weights and the prior start is no better after 300 steps.
 
     python -m snippets.bias [--part symmetry|relu|prior|all] [--device cpu|cuda]
 """
@@ -187,6 +188,7 @@ SYMMETRY_STARTS = ("random", "const_b1", "const_b01", "const_b001", "zero_b1")
 SYMMETRY = {"width": 32, "steps": 600, "lr": 0.2, "batch_size": 64}
 SYMMETRY_LOG = (0, 1, 2, 3, 5, *range(10, 300, 10), *range(300, 601, 50))
 TARGET_LOSS = 0.5  # "has learned": a fifth of chance (ln 10 = 2.30), about 90 % accuracy
+FALL_LOSS = 2.2  # "has started to fall": 0.1 below chance (ln 10 = 2.30)
 
 
 # --8<-- [start:starts]
@@ -321,6 +323,10 @@ def train_symmetry(*, starts=SYMMETRY_STARTS, seeds=(0, 1, 2, 3, 4), width: int 
         sigma2 = [[vals[i][1] for vals in log["singular"]] for i in nets]
         final = [v[-1] for v in per["loss"]]
         reach = [next((t for t, v in zip(log_steps, loss) if v < TARGET_LOSS), None) for loss in per["loss"]]
+        # the fall itself: steps from the first logged loss below FALL_LOSS to the first below
+        # TARGET_LOSS (the delay before the fall left out)
+        fall_start = [next((t for t, v in zip(log_steps, loss) if v < FALL_LOSS), None) for loss in per["loss"]]
+        fall = [r - f for r, f in zip(reach, fall_start) if r is not None and f is not None]
         runs[name] = {
             "weights": STARTS[name][0], "bias_std": STARTS[name][1],
             "loss": [_finite(v) for v in per["loss"]],             # [seed][logged step]
@@ -334,10 +340,12 @@ def train_symmetry(*, starts=SYMMETRY_STARTS, seeds=(0, 1, 2, 3, 4), width: int 
             "reach": reach, "reach_min": min((r for r in reach if r is not None), default=None),
             "reach_max": max((r for r in reach if r is not None), default=None),
             "reached": sum(r is not None for r in reach),
+            "fall_start": fall_start, "fall_steps_min": min(fall, default=None),
+            "fall_steps_max": max(fall, default=None),
         }
     return {"starts": list(starts), "seeds": list(seeds), "width": width, "steps": steps, "lr": lr,
             "batch_size": batch_size, "activation": activation, "constant": CONSTANT,
-            "target_loss": TARGET_LOSS, "log_steps": log_steps, "runs": runs,
+            "target_loss": TARGET_LOSS, "fall_loss": FALL_LOSS, "log_steps": log_steps, "runs": runs,
             "dtype": str(dt).removeprefix("torch."), "device": str(dev)}
 
 
@@ -659,10 +667,14 @@ def loss_at_init(task: str, *, seeds=(0, 1, 2, 3, 4), out_stds=(None, 0.01), wid
             if init == "prior":
                 u = o - bs[1]
                 pred = taylor_loss(task, u, target)
+                mean_square_u = u.square().mean((1, 2))
                 entry.update(taylor=pred.tolist(), taylor_error_max=(loss - pred).abs().max().item(),
-                             mean_square_u=u.square().mean((1, 2)).tolist(),
+                             mean_square_u=mean_square_u.tolist(), mean_square_u_max=mean_square_u.max().item(),
+                             excess_min=(loss - base).min().item(), excess_max=(loss - base).max().item(),
                              remainder_bound=remainder_bound(task, u).tolist())
             out[f"{name}_{init}"] = entry
+        # how much higher the loss at step 0 starts without the prior (ratio of the means)
+        out.setdefault("zero_over_prior", {})[name] = out[f"{name}_zero"]["loss_mean"] / out[f"{name}_prior"]["loss_mean"]
     return out
 
 
@@ -715,6 +727,8 @@ def train_prior(task: str, optimizer: str, *, seeds=(0, 1, 2, 3, 4), lr: float |
                         "final_min": min(final), "final_max": max(final),
                         "start_mean": _mean([c[0] for c in curves])}
     result["final_ratio_mean"] = _mean([p / z for p, z in zip(result["prior"]["final"], result["zero"]["final"])])
+    # paired per seed (same weights and minibatches): seeds where the prior run ends lower
+    result["prior_lower"] = sum(p < z for p, z in zip(result["prior"]["final"], result["zero"]["final"]))
     return result
 
 

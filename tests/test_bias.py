@@ -95,6 +95,13 @@ def test_random_biases_break_the_symmetry_and_the_net_learns(sym):
     assert min(runs["const_b01"]["reach"]) >= max(runs["random"]["reach"]) + 50  # later
     # the rows of W1 are no longer (near) rank one: sigma_2 / sigma_1 measured 0.94-0.98
     assert runs["const_b01"]["sigma2_final_min"] > 0.3
+    # Once it starts, the fall is slower than from random weights (the page's claim): steps
+    # from the first loss below 2.2 to the first below 0.5, paired per seed, measured
+    # 110-120 against 38-39 (logged every 10 steps, so +-10 of reading error). 1.5x keeps
+    # a 2x margin to the measured ratio and fails if the fall were "as fast" (ratio ~1).
+    for f_c, r_c, f_r, r_r in zip(runs["const_b01"]["fall_start"], runs["const_b01"]["reach"],
+                                  runs["random"]["fall_start"], runs["random"]["reach"]):
+        assert r_c - f_c > 1.5 * (r_r - f_r)
     # the control: equal weights and equal (zero) biases stay clones for as long as
     # rounding lets them (step 2 below, where rounding is ~1e-7 and biases give ~1e-2)
     step2 = steps.index(2)
@@ -141,7 +148,7 @@ def test_dead_units_with_and_without_the_small_bias(relu):
     assert max(a) <= 8 / units
     # Large lr: units die during training for every bias, none of them avoids it (measured
     # at the worst epoch, 8 seeds: 6, 26 and 6 of 256 units for biases 0, 0.01, 0.1); no
-    # run diverges at this lr (0.6 diverged in 1 of 8 seeds for two of the biases).
+    # run diverges at this lr.
     for b0 in relu["biases"]:
         run = runs[bias._key(b0, large)]
         assert run["diverged"] == 0
@@ -182,22 +189,37 @@ def test_output_bias_formulas():
     assert b.item() == pytest.approx(t.double().mean().item()) and v == pytest.approx(t.double().var(correction=0).item())
 
 
+# Small output layer (std 0.01): u = w . h with w ~ N(0, 0.01^2 I) independent of h, so the
+# linear term mean_k (q - y_k) u_k = w . g, g = mean_k (q - y_k) h_k, is normal with sd
+# 0.01 |g|: measured 0.0032-0.0042 (binary), 0.013-0.015 (imbalanced), 0.021-0.027
+# (regression) over seeds 0-4. The quadratic term is 10x smaller (binary: p(1-p)/2 E u^2 ~
+# 2e-4). Tolerance: 3 sd of the largest; measured deviations 0.003, 0.013, 0.045 (seeds 0-2).
+SMALL_LAYER_TOL = {"binary": 0.012, "imbalanced": 0.045, "regression": 0.08}
+
+
 @pytest.mark.parametrize("task", list(bias.TASKS))
 def test_loss_at_init_is_the_prior_entropy_plus_second_order(task):
     r = loss_at_init(task, seeds=(0, 1, 2))
     base = r["baseline"]
-    # Small output layer (std 0.01): the output is b + u with E u^2 ~ 0.005, and the loss
-    # is the baseline (entropy of the prior, or the variance) up to the linear term
-    # mean (q - y) u: measured within 0.013 of the baseline (binary 0.003).
+    # small output layer: the baseline (entropy of the prior, or the variance) up to the
+    # linear term; without the prior the binary loss is ln 2 = 0.69, 0.37 away, and fails
     for v in r["small_prior"]["loss"]:
-        assert v == pytest.approx(base, abs=0.02 * max(1.0, base))
+        assert v == pytest.approx(base, abs=SMALL_LAYER_TOL[task])
     # LeCun output layer: the second-order formula holds within Taylor's remainder bound
     for loss, pred, bound in zip(r["lecun_prior"]["loss"], r["lecun_prior"]["taylor"],
                                  r["lecun_prior"]["remainder_bound"]):
         assert abs(loss - pred) <= bound + 1e-9
     # Without the prior the loss at init is larger: ln 2, ln 10 or Var + mean^2 (28.4)
     assert min(r["small_zero"]["loss"]) > base + 0.3
-    assert min(r["lecun_zero"]["loss"]) > max(r["lecun_prior"]["loss"]) - (0.5 if task != "regression" else 0)
+    # LeCun output layer, paired per seed (same weights, only the output bias differs):
+    # higher in every seed (measured ratios of the means 2.3, 1.17, 3.0; the smallest
+    # per-seed gap, imbalanced seed 1, is 0.18). Swapping the two biases fails this.
+    for z, p in zip(r["lecun_zero"]["loss"], r["lecun_prior"]["loss"]):
+        assert z > p
+    assert r["zero_over_prior"]["lecun"] == pytest.approx(
+        sum(r["lecun_zero"]["loss"]) / sum(r["lecun_prior"]["loss"]))
+    # the excess over the baseline that the page quotes
+    assert r["lecun_prior"]["excess_max"] == pytest.approx(max(r["lecun_prior"]["loss"]) - base)
 
 
 def test_zero_bias_loss_at_init_is_the_uninformed_value():
@@ -210,18 +232,21 @@ def test_zero_bias_loss_at_init_is_the_uninformed_value():
         t.double().square().mean().item(), rel=0.03)
 
 
-@pytest.mark.parametrize("task", ["binary", "regression"])
-def test_adam_with_the_prior_bias_is_ahead(task):
-    # Adam moves every parameter by about lr per step, so an output offset of 2.2 (binary)
-    # or 4.5 (regression) takes many steps to learn from 0. Measured (5 seeds): the loss
-    # first falls below the baseline at steps 20-40 (binary) and 60-80 (regression) from a
-    # zero bias, at 1-13 and 0-10 from the prior; after 300 steps the prior runs are lower
-    # in every seed (0.007 vs 0.014 and 1.29 vs 1.91). Swapping the two inits fails this.
+@pytest.mark.parametrize("task, max_ratio", [("binary", 0.8), ("imbalanced", 0.95), ("regression", 0.8)])
+def test_adam_with_the_prior_bias_is_ahead(task, max_ratio):
+    # Adam (lr 0.001) moves every parameter by about lr per step, so an output offset of
+    # 2.2 (binary), up to 3.1 between classes (imbalanced) or 4.5 (regression) takes many
+    # steps to learn from 0. Measured (5 seeds): the loss first falls below the baseline at
+    # steps 20-40, 10-20 and 60-80 from a zero bias, at 1-13, 3-13 and 0-10 from the prior;
+    # after 300 steps the prior runs are lower in every seed, loss ratios 0.44-0.56,
+    # 0.82-0.90 and 0.61-0.74. The bounds sit 0.1-0.3 above the worst seed's ratio; swapping
+    # the two inits fails every assertion.
     r = train_prior(task, "adam", seeds=(0, 1, 2))
     for z, p in zip(r["zero"]["first_below"], r["prior"]["first_below"]):
         assert p is not None and z is not None and p < z
     assert all(p < z for p, z in zip(r["prior"]["final"], r["zero"]["final"]))
-    assert r["final_ratio_mean"] < 0.8
+    assert r["prior_lower"] == 3
+    assert r["final_ratio_mean"] < max_ratio
 
 
 @pytest.mark.parametrize("task", ["binary", "regression"])

@@ -194,13 +194,16 @@ def test_measured_rate_is_sigma_b_plus_at_most_the_recurrent_radius(decay):
     # Per step the gradient is multiplied by diag(f) + A, A the recurrent path, whose
     # eigenvalues fill a disk of radius 1/(4 sqrt 3) = 0.144 (circular law): the slowest
     # direction decays at sigma(b) + (0 .. 0.144): at least sigma(b), as A's eigenvalues
-    # average trace(A)/n ~ 0. Seed-to-seed scatter of a 16-unit matrix's edge eigenvalue:
-    # sd ~ 0.04 per seed, 0.014 for the mean of 8; 0.05 ~ 3.5 sd (0.02 below: one-sided).
+    # average trace(A)/n ~ 0. The page claims exactly this band for the mean over the
+    # figure's 8 seeds (fixed, so the test is deterministic), with no allowance: measured
+    # 0.624 in [0.5, 0.644] and 0.849 in [0.731, 0.875]. Single seeds are not held to it:
+    # at n = 16 the edge eigenvalue scatters by sd ~ 0.04 per seed (measured 0.80-0.93 for
+    # b = 1), ~0.014 for the mean of 8, so another seed set could leave the band by ~0.02.
     for init in ("zero", "one"):
         f = sigmoid(INITS[init])
-        assert f - 0.02 < decay["runs"][init]["rate_mean"] < f + RECURRENT_RADIUS + 0.05
+        assert f <= decay["runs"][init]["rate_mean"] <= f + RECURRENT_RADIUS
     # the bands for 0 and 1 do not overlap, so swapping the biases would fail this test
-    assert sigmoid(0) + RECURRENT_RADIUS + 0.05 < sigmoid(1) - 0.02
+    assert sigmoid(0) + RECURRENT_RADIUS < sigmoid(1)
     default = decay["runs"]["default"]["rate_mean"]
     assert sigmoid(0) - 0.05 < default < sigmoid(2 / math.sqrt(decay["hidden"])) + RECURRENT_RADIUS + 0.05
 
@@ -212,8 +215,12 @@ def test_plus_one_slows_the_decay_for_every_seed(decay):
         assert one - zero > 0.1
     # over k steps that compounds: at lag 59 at least (0.711 / 0.694)^49 = 3x (the
     # bands above, from lag 10 on); measured it is many orders of magnitude more
-    assert decay["ratio_one_zero"][59] > ((sigmoid(1) - 0.02) / (sigmoid(0) + RECURRENT_RADIUS + 0.05)) ** 49
-    assert decay["ratio_one_default"][29] > 1
+    assert decay["ratio_one_zero"][59] > (sigmoid(1) / (sigmoid(0) + RECURRENT_RADIUS)) ** 49
+    # The page quotes the lag-29 ratio to PyTorch's default (measured 4262). The mean
+    # rates 0.85 and 0.64 predict (0.85 / 0.64)^29 ~ 4e3; the first ~10 lags are transient
+    # (the fit starts at lag 10), so allow a factor 40 below that: > 100. Swapping "one"
+    # and "default" gives a ratio < 1 and fails.
+    assert decay["ratio_one_default"][29] > 100
 
 
 # --- training: +1 lets the LSTM learn a longer delay ----------------------------------
