@@ -53,7 +53,7 @@ import time
 
 import torch
 
-from snippets.checks import (non_negative_float, non_negative_int, one_of, positive_float, positive_int,
+from snippets.checks import (distinct, non_negative_float, non_negative_int, one_of, positive_float, positive_int,
                              resolve_device, resolve_dtype)
 from snippets.digits import load_digits
 
@@ -66,16 +66,6 @@ OPTIMIZERS = ("sgd", "adam")
 def generator(seed: int, stream: int) -> torch.Generator:
     """Seed s, stream k: weights (0), biases (1), minibatch order (2) never share numbers."""
     return torch.Generator().manual_seed(16 * seed + stream)
-
-
-def _seeds(name: str, seeds) -> tuple[int, ...]:
-    try:
-        seeds = tuple(seeds)
-    except TypeError:
-        raise ValueError(f"{name}: expected a non-empty sequence of seeds, got {seeds!r}") from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"{name}: expected a non-empty sequence without repeats, got {seeds!r}")
-    return tuple(non_negative_int(name, s) for s in seeds)
 
 
 def _floats(name: str, values, check=non_negative_float) -> tuple[float, ...]:
@@ -281,7 +271,7 @@ def train_symmetry(*, starts=SYMMETRY_STARTS, seeds=(0, 1, 2, 3, 4), width: int 
     incoming weights and the singular values of W1 at the steps ``log_steps``."""
     for name in starts:
         one_of("starts", name, STARTS)
-    starts, seeds = tuple(starts), _seeds("seeds", seeds)
+    starts, seeds = tuple(starts), distinct("seeds", seeds)
     if len(set(starts)) != len(starts) or not starts:
         raise ValueError(f"starts: expected names without repeats, got {starts!r}")
     width, steps, batch_size = (positive_int(k, v) for k, v in
@@ -352,7 +342,7 @@ def train_symmetry(*, starts=SYMMETRY_STARTS, seeds=(0, 1, 2, 3, 4), width: int 
 def random_units(*, width: int = SYMMETRY["width"], n_in: int = 64, seeds=(0, 1, 2, 3, 4)) -> dict:
     """Random weights, zero biases: how different are the units already? RMS distance
     between two rows over the RMS row norm (sqrt 2 for independent rows) and the rank."""
-    seeds = _seeds("seeds", seeds)
+    seeds = distinct("seeds", seeds)
     width, n_in = positive_int("width", width), positive_int("n_in", n_in)
     ratio, rank = [], []
     for s in seeds:
@@ -411,7 +401,7 @@ def dead_at_init(*, biases=(0.0, 0.01, 0.1, 0.5), seeds=tuple(range(24)), width:
     """Forward pass only, many seeds: the fraction of dead units per layer for each hidden
     bias (same weights for every bias), and the share of the mean in the mean square of
     each layer's outputs, |mean_k h_k|^2 / mean_k |h_k|^2."""
-    biases, seeds = _floats("biases", biases), _seeds("seeds", seeds)
+    biases, seeds = _floats("biases", biases), distinct("seeds", seeds)
     width, hidden = positive_int("width", width), positive_int("hidden", hidden)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     x, _ = load_digits(dtype=dt, device=dev)
@@ -453,7 +443,7 @@ def train_relu(*, biases=RELU_BIASES, lrs=RELU_LRS, seeds=RELU_SEEDS, width: int
     """Train 64 -> hidden x width -> 10 ReLU nets (He init) for every (bias, lr, seed) with
     plain minibatch SGD; after every epoch count the dead units and the loss on all 1797
     images. Nets of one seed share weights and minibatch order."""
-    biases, lrs, seeds = _floats("biases", biases), _floats("lrs", lrs, positive_float), _seeds("seeds", seeds)
+    biases, lrs, seeds = _floats("biases", biases), _floats("lrs", lrs, positive_float), distinct("seeds", seeds)
     width, hidden, epochs, batch_size = (positive_int(k, v) for k, v in (
         ("width", width), ("hidden", hidden), ("epochs", epochs), ("batch_size", batch_size)))
     dev, dt = resolve_device(device), resolve_dtype(dtype)
@@ -644,7 +634,7 @@ def loss_at_init(task: str, *, seeds=(0, 1, 2, 3, 4), out_stds=(None, 0.01), wid
                  device="cpu") -> dict:
     """Loss at step 0 on the whole task with the output bias at 0 and at the prior, for a
     LeCun output layer (None) and a small one; with the second-order prediction."""
-    seeds, width = _seeds("seeds", seeds), positive_int("width", width)
+    seeds, width = distinct("seeds", seeds), positive_int("width", width)
     dev = resolve_device(device)
     x, target = task_data(task, dtype=torch.float64, device=dev)
     b_prior, base = output_bias(task, target)
@@ -685,7 +675,7 @@ def train_prior(task: str, optimizer: str, *, seeds=(0, 1, 2, 3, 4), lr: float |
     on the whole task set at ``log_steps``."""
     one_of("task", task, TASKS)
     optimizer = one_of("optimizer", optimizer, OPTIMIZERS)
-    seeds = _seeds("seeds", seeds)
+    seeds = distinct("seeds", seeds)
     lr = PRIOR_LR[optimizer][task] if lr is None else positive_float("lr", lr)
     width, steps, batch_size = (positive_int(k, v) for k, v in
                                 (("width", width), ("steps", steps), ("batch_size", batch_size)))

@@ -70,6 +70,23 @@ def probability(name: str, value: object) -> float:
     return float(value)
 
 
+def distinct(name: str, values: object, allowed=None) -> tuple:
+    """A non-empty sequence without repeats: of non-negative integers (seeds), or, with
+    ``allowed``, of names taken from it."""
+    try:
+        values = tuple(values)  # type: ignore[arg-type]
+    except TypeError:
+        raise ValueError(f"{name}: expected a non-empty sequence, got {values!r}") from None
+    if not values or len(set(values)) != len(values):
+        raise ValueError(f"{name}: expected a non-empty sequence without repeats, got {values!r}")
+    for v in values:
+        if allowed is None:
+            non_negative_int(name, v)
+        elif v not in allowed:
+            raise ValueError(f"{name}: expected names from {sorted(allowed)}, got {list(values)!r}")
+    return values
+
+
 def one_of(name: str, value: object, allowed) -> str:
     if value not in allowed:
         raise ValueError(f"{name}: expected one of {sorted(allowed)}, got {value!r}")

@@ -34,7 +34,7 @@ import time
 import numpy as np
 import torch
 
-from snippets.checks import non_negative_int, positive_int, resolve_device, resolve_dtype
+from snippets.checks import distinct, positive_int, resolve_device, resolve_dtype
 from snippets.digits import load_digits
 
 # --8<-- [start:schemes]
@@ -50,16 +50,6 @@ HIST_UNITS = 200     # histograms use the first 200 units of each layer (every s
 # largest, since with equal widths each layer down multiplies the variance by E[tanh'(z)^2] <= 1.
 GRAD_RANGE = 4.0
 CLASSES = 10
-
-
-def _check_seeds(seeds) -> tuple[int, ...]:
-    try:
-        seeds = tuple(seeds)
-    except TypeError as err:
-        raise ValueError(f"seeds: expected a sequence of non-negative integers, got {seeds!r}") from err
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds: expected at least one seed and no repeats, got {seeds!r}")
-    return tuple(non_negative_int("seeds", s) for s in seeds)
 
 
 def draw_weights(sizes: list[int], seeds: tuple[int, ...]) -> list[torch.Tensor]:
@@ -205,7 +195,7 @@ def compute(*, width: int = 1000, depth: int = 5, seeds=(0, 1, 2, 3, 4), device=
             dtype=torch.float32, bins: int = 100) -> dict:
     """Statistics of the activations and back-propagated gradients at initialization."""
     width, depth, bins = (positive_int(k, v) for k, v in (("width", width), ("depth", depth), ("bins", bins)))
-    seeds = _check_seeds(seeds)
+    seeds = distinct("seeds", seeds)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
 
     x0, y = load_digits(dtype=dt, device=dev)

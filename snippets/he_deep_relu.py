@@ -81,7 +81,7 @@ import time
 
 import torch
 
-from snippets.checks import non_negative_int, positive_float, positive_int, resolve_device, resolve_dtype
+from snippets.checks import distinct, positive_float, positive_int, resolve_device, resolve_dtype
 from snippets.digits import load_digits
 
 # --8<-- [start:schemes]
@@ -182,21 +182,6 @@ def _rms(t: torch.Tensor) -> list[float]:
     return t.double().flatten(1).square().mean(1).sqrt().tolist()
 
 
-def _check_names(name: str, values, allowed=None) -> tuple:
-    try:
-        values = tuple(values)
-    except TypeError:
-        raise ValueError(f"{name}: expected a non-empty sequence, got {values!r}") from None
-    if not values or len(set(values)) != len(values):
-        raise ValueError(f"{name}: expected a non-empty sequence without repeats, got {values!r}")
-    for v in values:
-        if allowed is None:
-            non_negative_int(name, v)
-        elif v not in allowed:
-            raise ValueError(f"{name}: expected names from {sorted(allowed)}, got {list(values)!r}")
-    return values
-
-
 def _first_below(losses: list[float], threshold: float) -> int | None:
     return next((e for e, v in enumerate(losses) if v < threshold), None)
 
@@ -222,8 +207,8 @@ def train(depth: int, *, schemes=("xavier", "he"), seeds=SEEDS, width: int = DEF
         raise ValueError(f"momentum: expected a number in [0, 1), got {momentum!r}")
     if not isinstance(biases, bool):
         raise ValueError(f"biases: expected True or False, got {biases!r}")
-    schemes = _check_names("schemes", schemes, SCHEMES)
-    seeds = _check_names("seeds", seeds)
+    schemes = distinct("schemes", schemes, SCHEMES)
+    seeds = distinct("seeds", seeds)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     x, y = load_digits(dtype=dt, device=dev)
     if batch_size > x.shape[0]:

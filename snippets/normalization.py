@@ -61,7 +61,7 @@ import time
 
 import torch
 
-from snippets.checks import non_negative_int, one_of, positive_float, positive_int, resolve_device, resolve_dtype
+from snippets.checks import distinct, one_of, positive_float, positive_int, resolve_device, resolve_dtype
 from snippets.digits import load_digits
 
 N_CLASSES = 10
@@ -158,16 +158,6 @@ def _check_gains(gains) -> tuple:
     return tuple(positive_float("gains", g) for g in gains)
 
 
-def _check_seeds(seeds) -> tuple:
-    try:
-        seeds = tuple(seeds)
-    except TypeError:
-        raise ValueError(f"seeds: expected a non-empty sequence, got {seeds!r}") from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds: expected a non-empty sequence without repeats, got {seeds!r}")
-    return tuple(non_negative_int("seeds", s) for s in seeds)
-
-
 def _depth(depth) -> int:
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
         raise ValueError(f"depth: expected a positive integer (hidden layers), got {depth!r}")
@@ -211,7 +201,7 @@ def at_init(*, norms=NORMS, gains=GAINS, seeds=SEEDS, depth: int = DEFAULTS["dep
     if not norms or len(set(norms)) != len(norms):
         raise ValueError(f"norms: expected a non-empty sequence without repeats, got {norms!r}")
     norms = tuple(one_of("norms", n, NORMS) for n in norms)
-    gains, seeds = _check_gains(gains), _check_seeds(seeds)
+    gains, seeds = _check_gains(gains), distinct("seeds", seeds)
     depth, width, images = _depth(depth), positive_int("width", width), positive_int("images", images)
     eps = positive_float("eps", eps)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
@@ -259,7 +249,7 @@ def train(norm: str, *, gains=GAINS, seeds=SEEDS, depth: int = DEFAULTS["depth"]
     undoes the 1 / g^2 in their relative step, so every gain follows the same trajectory,
     scaled by g (exactly, but for eps)."""
     norm = one_of("norm", norm, NORMS)
-    gains, seeds = _check_gains(gains), _check_seeds(seeds)
+    gains, seeds = _check_gains(gains), distinct("seeds", seeds)
     depth = _depth(depth)
     width, epochs, batch_size = (positive_int(k, v) for k, v in
                                  (("width", width), ("epochs", epochs), ("batch_size", batch_size)))

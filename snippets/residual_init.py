@@ -66,7 +66,7 @@ import time
 
 import torch
 
-from snippets.checks import non_negative_int, positive_float, positive_int, resolve_device, resolve_dtype
+from snippets.checks import distinct, positive_float, positive_int, resolve_device, resolve_dtype
 from snippets.digits import load_digits
 
 DIM = 64          # the residual stream: the 64 standardized pixels themselves, no input layer
@@ -227,21 +227,6 @@ def first_step_factor(p: dict, x: torch.Tensor) -> torch.Tensor:
 # --8<-- [end:first_step]
 
 
-def _check_names(name, values, allowed=None) -> tuple:
-    try:
-        values = tuple(values)
-    except TypeError:
-        raise ValueError(f"{name}: expected a non-empty sequence, got {values!r}") from None
-    if not values or len(set(values)) != len(values):
-        raise ValueError(f"{name}: expected a non-empty sequence without repeats, got {values!r}")
-    for v in values:
-        if allowed is None:
-            non_negative_int(name, v)
-        elif v not in allowed:
-            raise ValueError(f"{name}: expected names from {list(allowed)}, got {list(values)!r}")
-    return values
-
-
 def at_init(*, schemes=SCHEMES, seeds=SEEDS, blocks: int = DEFAULTS["blocks"], width: int = DEFAULTS["width"],
             images: int = INIT_IMAGES, device="cpu", dtype=torch.float32) -> dict:
     """The residual stream at initialization on the first ``images`` digits, block by block;
@@ -250,7 +235,7 @@ def at_init(*, schemes=SCHEMES, seeds=SEEDS, blocks: int = DEFAULTS["blocks"], w
     ``first_step_factor``)."""
     blocks, width, images = (positive_int(k, v) for k, v in (("blocks", blocks), ("width", width),
                                                               ("images", images)))
-    schemes, seeds = _check_names("schemes", schemes, SCHEMES), _check_names("seeds", seeds)
+    schemes, seeds = distinct("schemes", schemes, SCHEMES), distinct("seeds", seeds)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     x, y = load_digits(dtype=dt, device=dev)
     if images > x.shape[0]:
@@ -314,7 +299,7 @@ def train(*, schemes=SCHEMES, seeds=SEEDS, blocks: int = DEFAULTS["blocks"], wid
         raise ValueError(f"momentum: expected a number in [0, 1), got {momentum!r}")
     if max_steps is not None:
         positive_int("max_steps", max_steps)
-    schemes, seeds = _check_names("schemes", schemes, SCHEMES), _check_names("seeds", seeds)
+    schemes, seeds = distinct("schemes", schemes, SCHEMES), distinct("seeds", seeds)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     x, y = load_digits(dtype=dt, device=dev)
     if batch_size > x.shape[0]:

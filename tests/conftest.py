@@ -33,3 +33,15 @@ def site_dir(tmp_path_factory) -> Path:
                           cwd=ROOT, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
     return out
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread, as in the figure build (snippets/figures.py): the numbers then do
+    not depend on the core count, and the small networks of these tests run faster."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -10,13 +10,7 @@ from snippets.bias import (dead_at_init, first_steps, loss_at_init, output_bias,
                            train_prior, train_relu, train_symmetry)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # as the figure build; the numbers then do not depend on the core count
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 # ----------------------------------------------------------------------------------

@@ -52,3 +52,15 @@ def test_main_reports_devices(capsys):
     checks.main()
     out = capsys.readouterr().out
     assert "devices: cpu" in out and "float32" in out
+
+
+def test_distinct():
+    from snippets.checks import distinct
+
+    assert distinct("seeds", [3, 0, 1]) == (3, 0, 1)
+    assert distinct("schemes", ("he",), ("he", "xavier")) == ("he",)
+    for bad in (5, [], [1, 1], [-1], [1.5]):
+        with pytest.raises(ValueError, match="seeds"):
+            distinct("seeds", bad)
+    with pytest.raises(ValueError, match=r"schemes: expected names from \['he', 'xavier'\]"):
+        distinct("schemes", ["lecun"], ("he", "xavier"))

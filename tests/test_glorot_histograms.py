@@ -33,13 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 K, FLOOR = 5.0, 0.01
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One thread, as in the figure build; it is also the fastest for the small runs here."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -19,13 +19,7 @@ from snippets.lstm_forget import (INITS, RECURRENT_RADIUS, batched_logits, forge
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # as the figure runs (snippets/figures.py); tiny ops lose more to threads than they gain
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def sigmoid(b: float) -> float:

@@ -11,12 +11,7 @@ from snippets import lsuv
 from snippets.lsuv import CHANCE, LAYERS, layer_variances, lsuv_, mlp
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def relu_mlp(depth=12, width=48, seed=0):

@@ -17,12 +17,7 @@ SEEDS = (0, 1, 2)
 DEPTH = DEFAULTS["depth"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()   # as the figure build; small ops are faster on one thread
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -16,13 +16,7 @@ from snippets.tanh_gain import fixed_point
 EPS = {torch.float32: 2.0 ** -23, torch.float64: 2.0 ** -52}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # as the figure build; small LAPACK calls only lose from threads on a busy machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 # ------------------------------------------------------------------ orthogonal_

@@ -16,14 +16,7 @@ from snippets.residual_init import (CHANCE, DEFAULTS, HIGH_LR, at_init, backward
 SEEDS = (0, 1, 2)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # as the figure build; the small nets of these tests are also much faster on one
-    # thread than on two (no thread-pool handoffs)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
