@@ -218,3 +218,22 @@ def test_404_pages_per_language(site_dir):
         homes = re.findall(r'<p lang="(en|zh)">.*?<a href="([^"]*)"', html, re.S)
         assert [h[0] for h in homes] == ["en", "zh"]
         assert homes[0][1] == SITE_PATH and homes[1][1] == SITE_PATH + "zh/"
+
+
+def test_every_alternate_has_the_sitemap_materials_selector_fetches(site_dir):
+    # Material fetches sitemap.xml relative to each <link rel=alternate>; with per-page
+    # alternates that is <page>/sitemap.xml (hooks/page_sitemaps.py), else a 404 per view
+    for page in PAGES:
+        for lang in ("en", "zh"):
+            path = page_path(site_dir, page, lang)
+            alternates = [a["href"] for t, a in tags(path) if t == "link" and a.get("rel") == "alternate"]
+            assert len(alternates) == 2, (page, lang)
+            for href in alternates:
+                folder = resolve(site_dir, path, href).parent
+                sitemap = folder / "sitemap.xml"
+                assert sitemap.is_file(), (page, lang, href)
+                text = sitemap.read_text(encoding="utf-8")
+                rel = folder.relative_to(site_dir).as_posix().strip(".")
+                url = SITE_PATH.rstrip("/") + "/" + (rel + "/" if rel else "")
+                assert f'{url}"' in text, (page, lang, url)  # the entry of that very page
+                assert 'hreflang="en"' in text and 'hreflang="zh"' in text
