@@ -36,6 +36,9 @@ def load(path: Path = GLOSSARY) -> list[dict]:
             if entry[lang] in seen[lang]:
                 raise PluginError(f"{path.name}: {entry[lang]!r} appears twice")
             seen[lang].add(entry[lang])
+        avoid = entry.get("avoid", [])
+        if not isinstance(avoid, list) or not all(isinstance(a, str) and a for a in avoid):
+            raise PluginError(f"{path.name}: {entry['zh']!r}: avoid must be a list of terms")
         if "jieba" in entry and (not isinstance(entry["jieba"], int) or entry["jieba"] < 1):
             raise PluginError(f"{path.name}: {entry['zh']!r}: jieba must be a positive integer frequency")
     return entries

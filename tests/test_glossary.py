@@ -61,3 +61,21 @@ def test_both_glossary_pages_list_every_term(site_dir):
         for entry in entries:
             for key in ("en", "zh", f"{lang}_def"):
                 assert " ".join(entry[key].split()) in " ".join(text.split()), (lang, entry[key])
+
+
+def test_chapters_use_the_glossary_terms():
+    # each entry's `avoid` list holds other common renderings (偏差 for bias, 梯度弥散 for
+    # vanishing gradient, ...): the Chinese pages must use the glossary's term instead
+    entries = glossary.load()
+    assert sum(bool(e.get("avoid")) for e in entries) >= 5
+    pages = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "docs").glob("*.zh.md")}
+    found = [(name, a, e["zh"]) for e in entries for a in e.get("avoid", []) for name, text in pages.items()
+             if a in text]
+    assert not found, found
+
+
+def test_avoid_must_be_a_list(tmp_path):
+    path = tmp_path / "glossary.yml"
+    path.write_text("- {en: a, zh: 甲, en_def: x, zh_def: y, avoid: 乙}\n", encoding="utf-8")
+    with pytest.raises(PluginError, match="avoid must be a list"):
+        glossary.load(path)
