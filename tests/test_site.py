@@ -237,3 +237,11 @@ def test_every_alternate_has_the_sitemap_materials_selector_fetches(site_dir):
                 url = SITE_PATH.rstrip("/") + "/" + (rel + "/" if rel else "")
                 assert f'{url}"' in text, (page, lang, url)  # the entry of that very page
                 assert 'hreflang="en"' in text and 'hreflang="zh"' in text
+
+
+def test_edit_link_opens_the_page_source_in_its_language(site_dir):
+    for page in PAGES:
+        for lang in ("en", "zh"):
+            hrefs = [a.get("href", "") for t, a in tags(page_path(site_dir, page, lang)) if t == "a"]
+            edits = [h for h in hrefs if "/edit/" in h]
+            assert edits and all(h.endswith(f"/docs/{page}.{lang}.md") for h in edits), (page, lang, edits)
