@@ -1,0 +1,112 @@
+"""tools/standalone.py: downloadable single-file copies of the snippet modules."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools.standalone import SNIPPETS, bundle, dependencies, main, requirements
+
+MODULES = sorted(p.stem for p in SNIPPETS.glob("*.py") if p.stem not in {"figures", "__init__"})
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> dict[str, object]:
+    """Import every standalone copy the way a reader would, in one fresh interpreter where no
+    `snippets` package can be imported: module name -> its public names, or the error text."""
+    tmp = tmp_path_factory.mktemp("standalone")
+    for name in MODULES:
+        (tmp / f"{name}_standalone.py").write_text(bundle(name), encoding="utf-8")
+    code = (
+        "import importlib.util, json, sys, traceback\n"
+        "sys.modules['snippets'] = None  # any 'import snippets...' now fails\n"
+        "out = {}\n"
+        f"for name in {MODULES!r}:\n"
+        "    spec = importlib.util.spec_from_file_location(name, f'{name}_standalone.py')\n"
+        "    m = importlib.util.module_from_spec(spec); sys.modules[name] = m\n"
+        "    try:\n"
+        "        spec.loader.exec_module(m)\n"
+        "        out[name] = sorted(n for n in vars(m) if not n.startswith('_'))\n"
+        "    except Exception:\n"
+        "        out[name] = traceback.format_exc()\n"
+        "print(json.dumps(out))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_bundle_imports_without_the_repository(name, loaded):
+    names = loaded[name]
+    assert isinstance(names, list), f"{name}: standalone copy does not import:\n{names}"
+    tree = ast.parse((SNIPPETS / f"{name}.py").read_text(encoding="utf-8"))
+    own = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    assert {n for n in own if not n.startswith("_")} <= set(names), "the module's own functions are all there"
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_no_snippets_import_left(name):
+    tree = ast.parse(bundle(name))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            assert not (node.module or "").startswith("snippets"), ast.unparse(node)
+        if isinstance(node, ast.Import):
+            assert not any(a.name.startswith("snippets") for a in node.names), ast.unparse(node)
+
+
+def test_own_code_is_verbatim():
+    """Apart from import lines, the downloaded module's code is the module's own text."""
+    text = bundle("symmetry")
+    src = (SNIPPETS / "symmetry.py").read_text(encoding="utf-8")
+    start = src.index("def plot_figure")
+    own = src[start:src.index("\ndef ", start + 10)]
+    own = "\n".join(l for l in own.splitlines() if "from snippets." not in l)
+    assert own in text
+
+
+def test_same_results_as_the_module(tmp_path):
+    """The standalone tiny network trains to exactly the module's numbers (float64, same code)."""
+    path = tmp_path / "tiny_net_standalone.py"
+    path.write_text(bundle("tiny_net"), encoding="utf-8")
+    code = ("import importlib.util, json, sys\n"
+            f"spec = importlib.util.spec_from_file_location('m', {str(path)!r})\n"
+            "m = importlib.util.module_from_spec(spec); sys.modules['m'] = m; spec.loader.exec_module(m)\n"
+            "h = m.train('random', 'tanh', steps=3)\n"
+            "print(repr(float(h[-1]['loss'])))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    from snippets.tiny_net import train
+
+    assert float(proc.stdout) == float(train("random", "tanh", steps=3)[-1]["loss"])
+
+
+def test_dependencies_come_first():
+    assert dependencies("tanh_gain")[-1] == "tanh_gain"
+    assert dependencies("tanh_gain").index("checks") < dependencies("tanh_gain").index("propagation")
+    assert dependencies("checks") == ["checks"]
+
+
+def test_requirements_name_scikit_learn_only_where_used():
+    assert "scikit-learn" in requirements("bias")  # the digits data
+    assert "scikit-learn" not in requirements("symmetry")
+    assert requirements("tiny_net") == ["numpy"]
+
+
+@pytest.mark.parametrize("bad", ["figures", "nope", "../x", 3, ""])
+def test_bad_module_names(bad):
+    with pytest.raises(ValueError, match="module"):
+        bundle(bad)
+
+
+def test_cli(capsys):
+    assert main(["tiny_net"]) == 0
+    assert "def train" in capsys.readouterr().out
+    assert main(["nope"]) == 2
+    assert "module" in capsys.readouterr().err
+    assert main([]) == 2
