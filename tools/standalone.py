@@ -149,7 +149,7 @@ def _strip_snippet_imports(mod: _Module, node: ast.stmt) -> str:
                      if i not in drop)
 
 
-def _plan(name: str) -> list[tuple[_Module, list[ast.stmt]]]:
+def _plan(name: str, cli: bool = True) -> list[tuple[_Module, list[ast.stmt]]]:
     """For each module (dependencies first), the statements the bundle keeps."""
     mods = {m: _Module(m) for m in dependencies(name)}
     wanted: dict[str, set[str]] = {m: set() for m in mods}
@@ -157,7 +157,7 @@ def _plan(name: str) -> list[tuple[_Module, list[ast.stmt]]]:
     for m in reversed(list(mods)):  # users before what they use
         mod = mods[m]
         stmts = mod.select(None if m == name else wanted[m])
-        if m != name:  # a dependency's CLI and figure table are not needed
+        if m != name or not cli:  # a dependency's CLI and figure table are not needed
             stmts = [n for n in stmts if not _is_main_guard(n) and not (_bound_names(n) & {"main", "FIGURES"})]
         chosen[m] = stmts
         used = set().union(set(), *(_used_names(n) for n in stmts))
@@ -174,10 +174,10 @@ def requirements(name: str) -> list[str]:
     return sorted(_assemble(name)[1])
 
 
-def _assemble(name: str) -> tuple[list[str], set[str], list[str]]:
+def _assemble(name: str, cli: bool = True) -> tuple[list[str], set[str], list[str]]:
     """(import lines, third-party packages, code parts) of the bundle."""
     imports, packages, parts, owner = [], set(), [], {}
-    for mod, stmts in _plan(name):
+    for mod, stmts in _plan(name, cli):
         used = set().union(*(_used_names(n) for n in stmts)) if stmts else set()
         for node in mod.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)) and not mod.is_snippet_import(node) \
@@ -228,9 +228,13 @@ def _module_code(mod: _Module, stmts: list[ast.stmt]) -> str:
     return code
 
 
-def bundle(name: str, *, url: str | None = None) -> str:
-    """Source of ``snippets/NAME.py`` with its snippet dependencies inlined (see module doc)."""
-    imports, packages, parts = _assemble(name)
+def bundle(name: str, *, url: str | None = None, cli: bool = True) -> str:
+    """Source of ``snippets/NAME.py`` with its snippet dependencies inlined (see module doc).
+
+    ``cli=False`` also leaves out the module's own command line and ``FIGURES`` (for a
+    notebook cell, where ``__name__ == "__main__"`` holds and the CLI would run).
+    """
+    imports, packages, parts = _assemble(name, cli)
     doc = ast.get_docstring(ast.parse(_source(name)), clean=False)
     inlined = [m for m in dependencies(name) if m != name]
     origin = f"snippets/{name}.py" + (f" of {url}" if url else "")

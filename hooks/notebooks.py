@@ -1,0 +1,161 @@
+"""The "run it yourself" notebooks as pages of both languages (rendered by mkdocs-jupyter).
+
+``tools/notebooks.py`` builds and executes them (with its own cache, shared by the two
+languages); this hook only puts them into the build:
+
+* ``on_pre_build`` (once per build) starts ``python -m tools.notebooks`` in a subprocess,
+  so it runs while ``hooks/figures.py`` generates the figures; ``on_files`` waits for it.
+* mkdocs-static-i18n rebuilds the file list of each language from ``docs/`` and turns
+  mkdocs-jupyter's notebook files back into plain assets (STACK_NOTES: raw JSON pages),
+  so the notebook pages are added AFTER it (lower priority than its ``on_files``), one
+  per language at ``[zh/]notebooks/NAME/``, with the language alternates the language
+  selector and hreflang links need.
+* mkdocs-jupyter evicts every cache entry its current build did not use, and i18n builds
+  the languages one after the other, so each language evicted the other's rendered
+  pages; ``on_post_build`` marks both languages' entries as used first.
+* nbconvert's page template loads MathJax 2 from a CDN; the notebooks have no math and
+  the site serves its own MathJax, so that script is removed from the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File
+
+LANGS = ("en", "zh")
+DEFAULT = "en"
+_proc: subprocess.Popen | None = None
+_paths: dict[str, Path] = {}
+
+
+def _root(config) -> Path:
+    return Path(config.config_file_path).parent
+
+
+def _dirs(config) -> tuple[Path, Path]:
+    cache = _root(config) / ".cache" / "notebooks"
+    return cache / "site", cache / "executed"
+
+
+def on_pre_build(config, **kwargs) -> None:
+    global _proc
+    if config.plugins["i18n"].building:  # once per build, not once per language
+        return
+    out, cache = _dirs(config)
+    cmd = [sys.executable, "-m", "tools.notebooks", "--out", str(out), "--cache", str(cache)]
+    _proc = subprocess.Popen(cmd, cwd=_root(config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    _paths.clear()
+
+
+def _wait(config) -> None:
+    global _proc
+    if _proc is None:
+        return
+    stdout, stderr = _proc.communicate()
+    code, _proc = _proc.returncode, None
+    if code != 0:
+        raise PluginError(f"notebook build failed (python -m tools.notebooks):\n{stderr[-6000:]}")
+    for line in stdout.splitlines():
+        key, sep, path = line.partition(": ")
+        if sep and key.count("/") == 1:
+            _paths[key] = Path(path)
+
+
+class NotebookPage(File):
+    """A notebook rendered as a page; mkdocs-jupyter renders files whose source is .ipynb."""
+
+    def is_documentation_page(self) -> bool:
+        return True
+
+
+def _page(config, lang: str, name: str) -> NotebookPage:
+    prefix = "" if lang == DEFAULT else f"{lang}/"
+    f = NotebookPage(f"notebooks/{name}.ipynb", None, config.site_dir, config.use_directory_urls,
+                     dest_uri=f"{prefix}notebooks/{name}/index.html")
+    f.abs_src_path = str(_paths[f"{lang}/{name}"])
+    f.locale = lang
+    f.localization = lang
+    f.locale_alternate_of = lang
+    return f
+
+
+@event_priority(-150)  # after mkdocs-static-i18n's on_files (-100)
+def on_files(files, config, **kwargs):
+    _wait(config)
+    lang = config.plugins["i18n"].current_language
+    notebooks = sorted({k.split("/", 1)[1] for k in _paths})
+    for name in notebooks:
+        pages = {lg: _page(config, lg, name) for lg in LANGS}
+        for page in pages.values():
+            page.alternates = pages
+        files.append(pages[lang])
+    return files
+
+
+# nbconvert's page template brings an empty MathJax <script src=""> (no math here; the site
+# serves its own MathJax) and a Mermaid loader that imports from cdnjs when a notebook has
+# diagrams (none do): both go. Its ~0.6 MB of JupyterLab CSS is the same on every notebook
+# page, so it moves into one cacheable file instead of being inlined into each page.
+_EMPTY_SCRIPT_RE = re.compile(r'<script src="">\s*</script>')
+_REMOTE_MODULE_RE = re.compile(r'<script type="module">(?:(?!</script>).)*?https?://(?:(?!</script>).)*</script>', re.S)
+_STYLE_RE = re.compile(r'<style type="text/css">(.*?)</style>', re.S)
+_css: dict[str, str] = {}
+
+
+def _shared_css(match: re.Match, page) -> str:
+    from mkdocs.utils import get_relative_url
+
+    css = match.group(1)
+    if len(css) < 4000:
+        return match.group(0)
+    name = f"assets/notebooks/{hashlib.sha256(css.encode()).hexdigest()[:12]}.css"
+    _css[name] = css
+    return f'<link rel="stylesheet" href="{get_relative_url(name, page.url)}">'
+
+
+_LINKS = {
+    "en": '<p class="nb-links"><a href="{nb}" download>Download this notebook ({nb})</a> · '
+          '<a href="{chapter}">Back to the chapter</a> · Runs with numpy, torch and matplotlib only.</p>',
+    "zh": '<p class="nb-links"><a href="{nb}" download>下载这个 notebook（{nb}）</a> · '
+          '<a href="{chapter}">返回正文</a> · 只需 numpy、torch 和 matplotlib 即可运行。</p>',
+}
+
+
+def on_page_content(html: str, page, config, files, **kwargs) -> str:
+    if not isinstance(page.file, NotebookPage):
+        return html
+    html = _EMPTY_SCRIPT_RE.sub("", html)
+    html = _REMOTE_MODULE_RE.sub("", html)
+    html = _STYLE_RE.sub(lambda m: _shared_css(m, page), html)
+    name = Path(page.file.src_uri).stem
+    links = _LINKS[page.file.locale].format(nb=f"{name}.ipynb", chapter=f"../../{name}/")
+    return links + html
+
+
+@event_priority(50)  # before mkdocs-jupyter's on_post_build evicts "unused" cache entries
+def on_post_build(config, **kwargs) -> None:
+    _write_css(config)
+    plugin = config.plugins.get("mkdocs-jupyter")
+    if plugin is None or not plugin.config["cache"]:
+        return
+    from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path
+
+    for path in _paths.values():
+        key = _compute_cache_key(str(path), plugin.config, plugin.config["execute"])
+        plugin._used_cache_paths.add(_get_cache_path(plugin.config["cache_dir"], key))
+
+
+def _write_css(config) -> None:
+    for name, css in _css.items():
+        path = Path(config.site_dir) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(css, encoding="utf-8")

@@ -1,0 +1,190 @@
+"""tools/notebooks.py and hooks/notebooks.py: the chapters' "run it yourself" notebooks."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools import notebooks
+from tools.notebooks import LANGS, build, cache_key, execute, load_spec, names
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = names()
+CHAPTERS = sorted(p.name.removesuffix(".en.md") for p in (ROOT / "docs").glob("*.en.md"))
+# Pages that are not chapters with an experiment of their own.
+NOT_CHAPTERS = {"index", "glossary", "references", "myths"}
+# What a page LOADS from elsewhere (links to other sites are fine): src attributes, and
+# stylesheets / preloads / icons / scripts given by <link href>.
+REMOTE_RE = re.compile(r"""\bsrc\s*=\s*["'](?:https?:)?//[^"']*|<link\b(?![^>]*\brel="(?:alternate|canonical)")[^>]*\bhref\s*=\s*["'](?:https?:)?//[^"']*""")
+
+
+def test_every_chapter_has_a_notebook():
+    assert NAMES, "no notebooks/*.yml"
+    assert set(NAMES) <= set(CHAPTERS), "a notebook is named after its chapter (docs/NAME.en.md)"
+    assert sorted(set(CHAPTERS) - NOT_CHAPTERS - set(NAMES)) == []
+
+
+def test_notebooks_are_in_the_nav():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)
+    text = json.dumps(config["nav"])
+    for name in NAMES:
+        assert f"notebooks/{name}.ipynb" in text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_spec_and_both_languages(name):
+    load_spec(name)
+    en, zh = build(name, "en"), build(name, "zh")
+    assert [c["cell_type"] for c in en["cells"]] == [c["cell_type"] for c in zh["cells"]]
+    code_en = [c["source"] for c in en["cells"] if c["cell_type"] == "code"]
+    code_zh = [c["source"] for c in zh["cells"] if c["cell_type"] == "code"]
+    assert code_en[0].startswith('LANG = "en"') and code_zh[0].startswith('LANG = "zh"')
+    assert code_en[1:] == code_zh[1:], "the code is the same in both languages; only LANG differs"
+    md_zh = " ".join(c["source"] for c in zh["cells"] if c["cell_type"] == "markdown")
+    assert re.search(r"[\u4e00-\u9fff]", md_zh), "the Chinese notebook's text is Chinese"
+    assert f"../../{name}/" in md_zh and f"../../{name}/" in " ".join(
+        c["source"] for c in en["cells"] if c["cell_type"] == "markdown"), "links back to its chapter"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_code_comes_from_the_snippets(name):
+    """A `snippet:` cell is the module's standalone bundle, generated, not pasted."""
+    from tools.standalone import bundle
+
+    spec = load_spec(name)
+    snippets = [c["snippet"] for c in spec["cells"] if "snippet" in c]
+    cells = [c for c in build(name, "en")["cells"] if "snippet" in c["metadata"].get("tags", [])]
+    assert [c["source"] for c in cells] == [bundle(s, cli=False).rstrip() for s in snippets]
+    for cell in spec["cells"]:
+        assert "from snippets" not in cell.get("code", ""), "the notebook must run without the repository"
+
+
+def test_cache_key_follows_the_snippet_code(monkeypatch):
+    """Editing a snippet module changes the bundled cell, hence the key: the notebook re-runs."""
+    name = next(n for n in NAMES if any("snippet" in c for c in load_spec(n)["cells"]))
+    before = cache_key(build(name, "en"))
+    assert before == cache_key(build(name, "en"))
+    assert before != cache_key(build(name, "zh"))
+    real = notebooks.bundle
+    monkeypatch.setattr(notebooks, "bundle", lambda mod, **kw: real(mod, **kw) + "\n# edited\n")
+    assert cache_key(build(name, "en")) != before
+
+
+@pytest.mark.parametrize("bad", ["nope", "", None, "../symmetry"])
+def test_bad_names(bad):
+    with pytest.raises(ValueError, match="name"):
+        load_spec(bad)
+
+
+def test_bad_language():
+    with pytest.raises(ValueError, match="lang"):
+        build(NAMES[0], "fr")
+
+
+def test_bad_spec(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebooks, "SPECS", tmp_path)
+    (tmp_path / "x.yml").write_text("title: {en: a}\ncells:\n  - md: {en: only english}\n  - python: 1\n")
+    with pytest.raises(ValueError) as err:
+        load_spec("x")
+    assert "title" in str(err.value) and "cells[0].md" in str(err.value) and "cells[1]" in str(err.value)
+
+
+def test_execution_errors_name_the_notebook():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
+    with pytest.raises(RuntimeError, match=r"notebook broken, cell 0"):
+        execute({"broken": nb}, Path("."))
+
+
+def test_execution_is_deterministic_and_isolated():
+    """The same notebook twice in one kernel gives the same outputs: `%reset -f` between
+    notebooks, explicit seeds, SVG with fixed ids and date."""
+    name = NAMES[0]
+    nb = build(name, "zh")
+    out = execute({"a": nb, "b": nb}, ROOT / ".cache")
+    a, b = ([c.get("outputs") for c in out[k]["cells"] if c["cell_type"] == "code"] for k in "ab")
+    assert a == b
+    assert any(o.get("data", {}).get("image/svg+xml") for outs in a for o in outs), "a figure is shown"
+
+
+# ---------------------------------------------------------------- the built site
+
+
+def text(cell: dict) -> str:
+    """A cell's source as one string (a saved notebook may store it as a list of lines)."""
+    src = cell["source"]
+    return src if isinstance(src, str) else "".join(src)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", NAMES)
+def test_built_notebook_page(site_dir, name, lang):
+    base = site_dir / ("" if lang == "en" else "zh") / "notebooks" / name
+    html = (base / "index.html").read_text(encoding="utf-8")
+    assert html.lstrip().startswith("<!doctype html>"), "an HTML page, not the raw notebook JSON"
+    assert '"cell_type"' not in html
+    assert "jp-OutputArea-output" in html, "outputs are rendered"
+    assert "<svg" in html, "the figure is rendered"
+    assert f'lang="{lang}"' in html
+    assert not REMOTE_RE.findall(html), f"third-party host referenced: {REMOTE_RE.findall(html)[:3]}"
+    assert "cdnjs" not in html and 'src=""' not in html
+    for sheet in re.findall(r'<link rel="stylesheet" href="([^"]+)"', html):
+        assert (base / sheet).resolve().is_file(), sheet
+    # the download: the executed notebook, in the page's language
+    nb = json.loads((base / f"{name}.ipynb").read_text(encoding="utf-8"))
+    assert text(nb["cells"][0]).startswith("# ")
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert text(code[0]).startswith(f'LANG = "{lang}"')
+    assert all(c["execution_count"] for c in code) and any(c["outputs"] for c in code)
+    assert f'href="{name}.ipynb"' in html and f'href="../../{name}/"' in html
+
+
+def test_language_selector_on_notebook_pages(site_dir):
+    html = (site_dir / "zh" / "notebooks" / NAMES[0] / "index.html").read_text(encoding="utf-8")
+    from urllib.parse import urljoin
+
+    page = f"http://h/zh/notebooks/{NAMES[0]}/"
+    links = {lang: urljoin(page, href) for href, lang in re.findall(r'<a href="([^"]+)" hreflang="(\w+)"', html)}
+    assert links == {"en": f"http://h/notebooks/{NAMES[0]}/", "zh": page}
+
+
+def test_downloaded_notebooks_run_without_the_repository(site_dir, tmp_path):
+    """Each downloaded notebook's code runs in a fresh interpreter where neither the site's
+    `snippets` package nor scikit-learn can be imported (only numpy, torch, matplotlib)."""
+    scripts = {}
+    for name in NAMES:
+        nb = json.loads((site_dir / "notebooks" / name / f"{name}.ipynb").read_text(encoding="utf-8"))
+        scripts[name] = [text(c) for c in nb["cells"] if c["cell_type"] == "code"]
+    (tmp_path / "scripts.json").write_text(json.dumps(scripts), encoding="utf-8")
+    runner = (
+        "import json, sys, traceback\n"
+        "for blocked in ('snippets', 'sklearn', 'tools', 'scipy', 'pandas'):\n"
+        "    sys.modules[blocked] = None\n"
+        "import matplotlib; matplotlib.use('Agg')\n"
+        "failed = {}\n"
+        "for name, cells in json.load(open('scripts.json')).items():\n"
+        "    ns = {'__name__': '__main__'}  # one namespace per notebook, one compile per cell\n"
+        "    try:\n"
+        "        for i, code in enumerate(cells):\n"
+        "            exec(compile(code, f'{name}.ipynb, code cell {i}', 'exec'), ns)\n"
+        "    except Exception:\n"
+        "        failed[name] = traceback.format_exc()[-2000:]\n"
+        "print(json.dumps(failed))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", runner], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    failed = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert failed == {}, "\n\n".join(f"{k}:\n{v}" for k, v in failed.items())

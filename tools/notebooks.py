@@ -1,0 +1,226 @@
+"""The "run it yourself" notebooks: built from ``notebooks/NAME.yml`` and the snippet modules.
+
+A spec lists cells::
+
+    title: {en: "...", zh: "..."}
+    cells:
+      - md: {en: "...", zh: "..."}    # a markdown cell in the page's language
+      - snippet: symmetry             # a code cell: tools.standalone.bundle("symmetry")
+      - code: |                       # a code cell, the same in both languages;
+          data = train(steps=300)     # the name LANG holds "en" or "zh"
+
+So the code of a notebook is generated from the snippet modules at build time (never
+copied by hand), and a downloaded notebook runs where only numpy, torch and matplotlib
+are installed. :func:`build_all` writes one executed notebook per chapter and language.
+
+Execution: every notebook that is not in the cache runs in ONE Jupyter kernel, one after
+the other, with ``%reset -f`` between them (a kernel start and ``import torch`` cost
+more than most notebooks). A notebook's cache key is its cells' JSON plus the versions
+of Python, torch, numpy and matplotlib, so editing a snippet module (which changes the
+bundled cell) or a spec re-executes exactly the notebooks it touches. An error in any
+cell fails the build with the notebook's name and the cell's traceback.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import platform
+import sys
+from pathlib import Path
+
+import yaml
+
+from tools.standalone import bundle, requirements
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "notebooks"
+LANGS = ("en", "zh")
+CACHE_VERSION = "1"  # bump to re-execute everything
+KERNEL = "python3"
+TIMEOUT = 300  # seconds per cell
+# Run before each notebook, not stored in it: a clean namespace, and figures as SVG with
+# text kept as text (the reader's browser draws Chinese labels; no CJK font needed here),
+# with fixed ids and date so that two builds give the same bytes.
+PREAMBLE = """\
+%reset -f
+%matplotlib inline
+import os as _os
+_os.environ["SOURCE_DATE_EPOCH"] = "0"
+import matplotlib
+import matplotlib.pyplot as _plt
+_plt.close("all")
+matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "why-not-zero"})
+%config InlineBackend.figure_formats = ["svg"]
+%config InlineBackend.rc = {}
+del _os, _plt
+"""
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in SPECS.glob("*.yml"))
+
+
+def load_spec(name: str) -> dict:
+    if not isinstance(name, str) or name not in names():
+        raise ValueError(f"name: expected one of {', '.join(names())}, got {name!r}")
+    spec = yaml.safe_load((SPECS / f"{name}.yml").read_text(encoding="utf-8"))
+    problems = []
+    if not isinstance(spec, dict) or set(spec) - {"title", "cells"}:
+        problems.append("top level must have exactly 'title' and 'cells'")
+    else:
+        if not isinstance(spec.get("title"), dict) or set(spec["title"]) != set(LANGS):
+            problems.append("title: needs en and zh")
+        for i, cell in enumerate(spec.get("cells") or []):
+            kind = set(cell) if isinstance(cell, dict) else set()
+            if len(kind) != 1 or not kind <= {"md", "code", "snippet"}:
+                problems.append(f"cells[{i}]: expected one key of md / code / snippet, got {sorted(kind)}")
+            elif "md" in cell and (not isinstance(cell["md"], dict) or set(cell["md"]) != set(LANGS)):
+                problems.append(f"cells[{i}].md: needs en and zh texts")
+            elif "code" in cell and not isinstance(cell["code"], str):
+                problems.append(f"cells[{i}].code: expected a string")
+        if not spec.get("cells"):
+            problems.append("cells: empty")
+    if problems:
+        raise ValueError(f"notebooks/{name}.yml: " + "; ".join(problems))
+    return spec
+
+
+def build(name: str, lang: str) -> dict:
+    """The notebook (nbformat 4 JSON, not executed) of chapter ``name`` in language ``lang``."""
+    import nbformat
+
+    if lang not in LANGS:
+        raise ValueError(f"lang: expected one of {LANGS}, got {lang!r}")
+    spec = load_spec(name)
+    v4 = nbformat.v4
+    needs = sorted({p for c in spec["cells"] if "snippet" in c for p in requirements(c["snippet"])}
+                   | {"numpy", "torch", "matplotlib"})
+    setup = v4.new_code_cell(f'LANG = "{lang}"  # language of the figures\' labels: "en" or "zh"\n'
+                             f"# Needs: {', '.join(needs)}")
+    cells = [v4.new_markdown_cell(f"# {spec['title'][lang]}")]
+    for cell in spec["cells"]:
+        if setup not in cells and "md" not in cell:
+            cells.append(setup)  # after the introduction, before the first code
+        if "md" in cell:
+            cells.append(v4.new_markdown_cell(cell["md"][lang].strip()))
+        elif "code" in cell:
+            cells.append(v4.new_code_cell(cell["code"].strip()))
+        else:
+            code = bundle(cell["snippet"], cli=False)
+            cells.append(v4.new_code_cell(code.rstrip(), metadata={"tags": ["snippet"]}))
+    for i, cell in enumerate(cells):
+        cell["id"] = f"{name}-{i}"  # stable ids: the same notebook gives the same bytes
+    nb = v4.new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    })
+    return nb
+
+
+def cache_key(nb: dict) -> str:
+    import matplotlib
+    import numpy
+    import torch
+
+    h = hashlib.sha256()
+    h.update(json.dumps(nb["cells"], sort_keys=True, ensure_ascii=False).encode())
+    h.update(f"{CACHE_VERSION} {platform.python_version()} torch {torch.__version__} numpy "
+             f"{numpy.__version__} matplotlib {matplotlib.__version__} {PREAMBLE}".encode())
+    return h.hexdigest()[:20]
+
+
+def execute(notebooks: dict[str, dict], cwd: Path) -> dict[str, dict]:
+    """Execute several notebooks in one kernel (see module doc); returns executed copies."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    v4 = nbformat.v4
+    combined, where = v4.new_notebook(metadata={"kernelspec": {"name": KERNEL, "display_name": "Python 3", "language": "python"}}), []
+    for key, nb in notebooks.items():
+        combined.cells.append(v4.new_code_cell(PREAMBLE))
+        where.append((key, None))
+        for i, cell in enumerate(nb["cells"]):
+            if cell["cell_type"] == "code":
+                combined.cells.append(copy.deepcopy(cell))
+                where.append((key, i))
+    client = NotebookClient(combined, timeout=TIMEOUT, kernel_name=KERNEL, allow_errors=False,
+                            resources={"metadata": {"path": str(cwd)}})
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        failed = next((w for c, w in zip(combined.cells, where)
+                       if any(o.get("output_type") == "error" for o in c.get("outputs", []))), ("?", None))
+        raise RuntimeError(f"notebook {failed[0]}, cell {failed[1]} failed:\n{err}") from None
+    out = {key: copy.deepcopy(nb) for key, nb in notebooks.items()}
+    counters = dict.fromkeys(notebooks, 0)
+    for cell, (key, i) in zip(combined.cells, where):
+        if i is None:
+            continue
+        counters[key] += 1
+        target = out[key]["cells"][i]
+        target["execution_count"] = counters[key]
+        target["outputs"] = cell.get("outputs", [])
+        for o in target["outputs"]:
+            if "execution_count" in o:
+                o["execution_count"] = counters[key]
+    return out
+
+
+def build_all(out_dir: Path, cache_dir: Path, only: list[str] | None = None, log=print) -> dict[str, Path]:
+    """Write ``out_dir/LANG/NAME.ipynb`` (executed) for every spec; returns {"LANG/NAME": path}.
+
+    Unchanged notebooks come from ``cache_dir``; files whose bytes did not change are not
+    rewritten (so their modification time, and mkdocs-jupyter's cache, survive).
+    """
+    import nbformat
+
+    todo = names() if only is None else only
+    built = {f"{lang}/{name}": build(name, lang) for name in todo for lang in LANGS}
+    keys = {k: cache_key(nb) for k, nb in built.items()}
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    missing = {k: nb for k, nb in built.items() if not (cache_dir / f"{keys[k]}.ipynb").exists()}
+    if missing:
+        log(f"notebooks: executing {len(missing)} ({', '.join(missing)})")
+        work = cache_dir / "work"
+        work.mkdir(exist_ok=True)
+        for k, nb in execute(missing, work).items():
+            tmp = cache_dir / f"{keys[k]}.tmp"
+            tmp.write_text(nbformat.writes(nbformat.from_dict(nb)) + "\n", encoding="utf-8")
+            tmp.replace(cache_dir / f"{keys[k]}.ipynb")
+    paths = {}
+    for k in built:
+        target = out_dir / f"{k}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = (cache_dir / f"{keys[k]}.ipynb").read_bytes()
+        if not target.exists() or target.read_bytes() != data:
+            target.write_bytes(data)
+        paths[k] = target
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Build and execute the chapter notebooks.")
+    parser.add_argument("--out", type=Path, default=ROOT / "notebooks-out")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "notebooks" / "executed")
+    parser.add_argument("--only", nargs="+", metavar="NAME")
+    args = parser.parse_args(argv)
+    if args.only:
+        unknown = sorted(set(args.only) - set(names()))
+        if unknown:
+            parser.error(f"--only: unknown notebook(s) {', '.join(unknown)}; expected {', '.join(names())}")
+    try:
+        for key, path in build_all(args.out, args.cache, args.only).items():
+            print(f"{key}: {path}")
+    except (ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
