@@ -3,7 +3,9 @@
 Inputs x1, x2, x3 (units 1-3), two hidden units (4 and 5) with activation f, one
 linear output unit (6), mean squared error, full-batch gradient descent. Every
 number of the forward pass, the loss, the backward pass and the update is
-computed explicitly, so a reader can follow one step on paper.
+computed explicitly, so a reader can follow one step on paper. At the end: the
+curvature at the zero-weight point, for every activation (is it a saddle? the figure
+is drawn by snippets/saddle_point.py).
 
     python -m snippets.tiny_net
 """
@@ -126,6 +128,119 @@ def zero_init_stationary_point(activation: str = "tanh") -> dict:
     eig = hessian_eigenvalues(p, activation)
     return {"loss": loss, "grad_norm": float(np.sqrt(sum((g ** 2).sum() for g in grads.values()))),
             "min_eig": float(eig.min()), "max_eig": float(eig.max())}
+
+
+# Curvature at the zero-weight point, for every activation (figure: snippets/saddle_point.py).
+# Below ZERO_TOL an eigenvalue counts as 0: the central differences of hessian_eigenvalues
+# err by O(h^2) + rounding / h, about 1e-10 per entry, so by at most 11 * 1e-10 in an
+# eigenvalue (Weyl), while the smallest non-zero eigenvalue here is about 0.09.
+ZERO_TOL = 1e-6
+GRAD_TOL = 1e-12  # the gradients below are exact zeros or of order 0.1
+
+
+def zero_weight_point() -> dict[str, np.ndarray]:
+    """All weights and hidden biases 0, output bias at its best value mean(Y)."""
+    p = init_params("zero")
+    p["b2"] = np.array([Y.mean()])
+    return p
+
+
+def _flat(p: dict) -> np.ndarray:
+    return np.concatenate([p[k].ravel() for k in p])
+
+
+def _unflat(theta: np.ndarray, like: dict) -> dict:
+    out, i = {}, 0
+    for k, v in like.items():
+        out[k] = theta[i:i + v.size].reshape(v.shape)
+        i += v.size
+    return out
+
+
+def one_sided_curvature(p: dict, activation: str, direction: np.ndarray, h: float = 1e-2) -> float:
+    """d^2/dt^2 L(p + t d) at t = 0+, from L at t = 0, h, 2h, 3h, 4h (the one-sided
+    five-point formula, exact for polynomials of degree <= 4).
+
+    At a ReLU kink this is the only second derivative there is: with W1 = b1 = 0 every
+    pre-activation is t u.x, and relu(t s) = t relu(s) for t > 0, so along the ray the
+    output is a quadratic and the loss a quartic polynomial in t: the formula is exact
+    up to rounding (about 300 eps L / h^2 ~ 1e-10). For tanh and sigmoid the error is
+    O(h^3). (Central differences, as in :func:`hessian_eigenvalues`, would average the
+    two sides of the kink and report a Hessian that does not exist.)"""
+    theta, d = _flat(p), np.asarray(direction, dtype=float)
+    f = [forward_backward(_unflat(theta + k * h * d, p), X, Y, activation)[0] for k in range(5)]
+    return (35 * f[0] - 104 * f[1] + 114 * f[2] - 56 * f[3] + 11 * f[4]) / (12 * h * h)
+
+
+def relu_ray_directions(n: int, seed: int = 0) -> np.ndarray:
+    """Unit directions in parameter space along which the ReLU loss curves down fastest,
+    one per sampled unit vector u in R^4: hidden unit 0 gets incoming weights and bias
+    u / sqrt(2) and outgoing weight -sign(g(u)) / sqrt(2), where
+    g(u) = mean_k (err_k relu(u.(x_k, 1))). Along such a direction the one-sided
+    curvature is -|g(u)| (module docstring of snippets/saddle_point.py); n random
+    directions of the whole space are appended for comparison."""
+    rng = np.random.default_rng(seed)
+    p = zero_weight_point()
+    err = p["b2"][0] - Y
+    xt = np.hstack([X, np.ones((len(X), 1))])
+    u = rng.normal(size=(n, 4))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    g = (err * np.maximum(u @ xt.T, 0.0)).mean(1)
+    size = _flat(p).size
+    structured = np.zeros((n, size))
+    # parameter order: W1 (2x3, row 0 first), b1 (2), W2 (1x2), b2 (1)
+    structured[:, 0:3], structured[:, 6] = u[:, :3] / np.sqrt(2), u[:, 3] / np.sqrt(2)
+    structured[:, 8] = -np.sign(g) / np.sqrt(2)
+    rand = rng.normal(size=(n, size))
+    return np.vstack([structured, rand / np.linalg.norm(rand, axis=1, keepdims=True)])
+
+
+def zero_point_curvature(activation: str, *, n_directions: int = 400, seed: int = 0) -> dict:
+    """Is the zero-weight point a saddle, a minimum, or neither, for ``activation``?
+
+    ``start``: the gradient at the all-zero start (output bias 0 too), split into the
+    weights and the output bias. ``point``: at :func:`zero_weight_point`, the loss,
+    the gradient norm, then for tanh and sigmoid the Hessian eigenvalues with counts
+    of negative / zero / positive (|lambda| <= ZERO_TOL counts as zero); for ReLU the
+    Hessian does not exist (the kink at 0 is hit by every example), so we report the
+    one-sided curvatures along ``n_directions`` structured and as many random unit
+    directions instead. ``verdict``: "not stationary", "saddle", "degenerate" (no
+    negative but zero eigenvalues: second order cannot decide) or "minimum"."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if isinstance(n_directions, bool) or not isinstance(n_directions, int) or n_directions < 1:
+        raise ValueError(f"n_directions: expected a positive integer, got {n_directions!r}")
+    _, g0 = forward_backward(init_params("zero"), X, Y, activation)
+    start = {"weights_grad_norm": float(np.sqrt(sum((g0[k] ** 2).sum() for k in ("W1", "b1", "W2")))),
+             "b2_grad": float(g0["b2"][0])}
+    p = zero_weight_point()
+    loss, grads = forward_backward(p, X, Y, activation)
+    out = {"activation": activation, "start": start, "loss": float(loss),
+           "grad_norm": float(np.linalg.norm(_flat(grads))), "n_params": int(_flat(p).size)}
+    if activation == "relu":
+        dirs = relu_ray_directions(n_directions, seed)
+        q = np.array([one_sided_curvature(p, activation, d) for d in dirs])
+        out.update(hessian=None, curvature={"structured": q[:n_directions].tolist(),
+                                            "random": q[n_directions:].tolist(),
+                                            "min": float(q.min()), "max": float(q.max())})
+        negative = q.min() < -ZERO_TOL
+        out["counts"] = None
+    else:
+        eig = hessian_eigenvalues(p, activation)
+        out["hessian"] = eig.tolist()
+        out["counts"] = {"negative": int((eig < -ZERO_TOL).sum()), "zero": int((abs(eig) <= ZERO_TOL).sum()),
+                         "positive": int((eig > ZERO_TOL).sum())}
+        out["curvature"] = {"min": float(eig.min()), "max": float(eig.max())}
+        negative = out["counts"]["negative"] > 0
+    if out["grad_norm"] > GRAD_TOL:
+        out["verdict"] = "not stationary"
+    elif negative:
+        out["verdict"] = "saddle"
+    elif activation != "relu" and out["counts"]["zero"]:
+        out["verdict"] = "degenerate"
+    else:
+        out["verdict"] = "minimum"
+    return out
 
 
 def main() -> None:

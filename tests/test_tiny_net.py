@@ -99,3 +99,85 @@ def test_main_prints_tables(capsys):
     tiny_net.main()
     out = capsys.readouterr().out
     assert "saddle point" in out and out.count("step") == 4
+
+
+# ---- curvature at the zero-weight point (figure: snippets/saddle_point.py)
+
+
+def autograd_hessian_eigenvalues(activation: str) -> np.ndarray:
+    """The same Hessian by automatic differentiation in torch (no finite differences)."""
+    p = tiny_net.zero_weight_point()
+    keys = list(p)
+    theta0 = torch.tensor(np.concatenate([p[k].ravel() for k in keys]))
+    act = {"tanh": torch.tanh, "sigmoid": torch.sigmoid}[activation]
+    x, y = torch.tensor(X), torch.tensor(Y)
+
+    def loss(theta):
+        w1, b1, w2, b2 = theta[:6].reshape(2, 3), theta[6:8], theta[8:10].reshape(1, 2), theta[10:]
+        return 0.5 * (((act(x @ w1.T + b1) @ w2.T + b2)[:, 0] - y) ** 2).mean()
+
+    return torch.linalg.eigvalsh(torch.autograd.functional.hessian(loss, theta0)).numpy()
+
+
+@pytest.mark.parametrize("activation,slope", [("tanh", 1.0), ("sigmoid", 0.25)])
+def test_zero_point_is_a_saddle_for_smooth_activations(activation, slope):
+    s = tiny_net.zero_point_curvature(activation)
+    assert s["grad_norm"] == 0.0 and s["verdict"] == "saddle"
+    assert s["counts"] == {"negative": 2, "zero": 6, "positive": 3}
+    # theory: the weight block mixing W2_i and W1_i is B f'(0), B = mean((y_hat - y) x), so the
+    # antisymmetric pair of units contributes +-|B| f'(0); finite differences err by < 1e-6
+    B = ((Y.mean() - Y)[:, None] * X).mean(0)
+    assert s["curvature"]["min"] == pytest.approx(-slope * np.linalg.norm(B), abs=1e-6)
+    np.testing.assert_allclose(sorted(s["hessian"]), autograd_hessian_eigenvalues(activation), atol=1e-6)
+
+
+def test_all_zero_start_is_stationary_only_when_f0_is_zero():
+    # dL/dW2_i = mean((y_hat - y) f(0)) with y_hat = b2 = 0: 0 for tanh and ReLU, -mean(y) / 2 for sigmoid
+    for activation in ("tanh", "relu"):
+        assert tiny_net.zero_point_curvature(activation, n_directions=1)["start"]["weights_grad_norm"] == 0.0
+    g = tiny_net.zero_point_curvature("sigmoid")["start"]["weights_grad_norm"]
+    assert g == pytest.approx(np.sqrt(2) * Y.mean() / 2, rel=1e-15)
+
+
+def test_relu_has_no_hessian_but_descends_at_second_order():
+    s = tiny_net.zero_point_curvature("relu", n_directions=200)
+    assert s["hessian"] is None and s["grad_norm"] == 0.0 and s["verdict"] == "saddle"
+    assert s["curvature"]["min"] < 0
+    # Theory (snippets/saddle_point.py): along a structured direction L''(0+) = -|g(u)|,
+    # g(u) = mean(err relu(u.(x, 1))). The five-point formula is exact for the quartic along
+    # the ray: rounding ~ 300 u L / h^2 ~ 4e-11.
+    p, err = tiny_net.zero_weight_point(), Y.mean() - Y
+    xt = np.hstack([X, np.ones((4, 1))])
+    dirs = tiny_net.relu_ray_directions(200)[:200]
+    u = np.hstack([dirs[:, :3], dirs[:, 6:7]]) * np.sqrt(2)
+    g = (err * np.maximum(u @ xt.T, 0)).mean(1)
+    np.testing.assert_allclose(s["curvature"]["structured"], -np.abs(g), atol=1e-9)
+    # and no direction does better than -max_S |c_S|, c_S = mean over a subset S of err x~
+    # (|g(u)| <= |c_S(u)| for |u| = 1, S(u) the examples u switches on)
+    subsets = [[k for k in range(4) if m >> k & 1] for m in range(16)]
+    bound = max(np.linalg.norm((err[S, None] * xt[S]).sum(0) / 4) for S in subsets)
+    assert s["curvature"]["min"] >= -bound - 1e-9
+
+
+def test_one_sided_curvature_is_the_hessian_form_where_smooth():
+    p = tiny_net.zero_weight_point()
+    rng = np.random.default_rng(5)
+    for activation in ("tanh", "sigmoid"):
+        d = rng.normal(size=11)
+        d /= np.linalg.norm(d)
+        # d^T H d from the central-difference Hessian; the one-sided formula errs by O(h^3) ~ 1e-6
+        theta = np.concatenate([p[k].ravel() for k in p])
+
+        def grad(t):
+            g = forward_backward(tiny_net._unflat(t, p), X, Y, activation)[1]
+            return np.concatenate([g[k].ravel() for k in p])
+
+        hd = (grad(theta + 1e-5 * d) - grad(theta - 1e-5 * d)) / 2e-5
+        assert tiny_net.one_sided_curvature(p, activation, d) == pytest.approx(d @ hd, abs=1e-5)
+
+
+def test_zero_point_curvature_bad_arguments():
+    with pytest.raises(ValueError, match="activation"):
+        tiny_net.zero_point_curvature("gelu")
+    with pytest.raises(ValueError, match="n_directions"):
+        tiny_net.zero_point_curvature("relu", n_directions=0)
