@@ -136,6 +136,12 @@ def on_page_content(html: str, page, config, files, **kwargs) -> str:
     html = _EMPTY_SCRIPT_RE.sub("", html)
     html = _REMOTE_MODULE_RE.sub("", html)
     html = _STYLE_RE.sub(lambda m: _shared_css(m, page), html)
+    # mkdocs-jupyter's table of contents slugifies headings its own way (Chinese ones become
+    # "_1"), which matches none of the ids nbconvert gives the headings: broken links. The
+    # notebooks are short; they go without one.
+    from mkdocs.structure.toc import get_toc
+
+    page.toc = get_toc([])
     name = Path(page.file.src_uri).stem
     links = _LINKS[page.file.locale].format(nb=f"{name}.ipynb", chapter=f"../../{name}/")
     return links + html

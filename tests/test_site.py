@@ -47,8 +47,9 @@ SITE_PATH = urlparse(re.search(r"^site_url:\s*(\S+)", (ROOT / "mkdocs.yml").read
 def resolve(site: Path, page_file: Path, href: str) -> Path:
     """The file a link leads to: relative to the page, or absolute under site_url."""
     base = "/" + str(page_file.relative_to(site).parent).strip(".") + "/"
-    path = urlparse(urljoin(base.replace("//", "/"), href)).path
-    if href.startswith("/"):
+    url = urlparse(urljoin(base.replace("//", "/"), href))
+    path = url.path
+    if href.startswith("/") or url.netloc:  # absolute: under site_url (hreflang alternates are)
         assert path.startswith(SITE_PATH), href
         path = "/" + path[len(SITE_PATH):]
     return (site / path.lstrip("/") / "index.html").resolve()
