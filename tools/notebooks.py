@@ -37,7 +37,7 @@ from tools.standalone import bundle, requirements
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "notebooks"
 LANGS = ("en", "zh")
-CACHE_VERSION = "1"  # bump to re-execute everything
+CACHE_VERSION = "2"  # bump to re-execute everything
 KERNEL = "python3"
 TIMEOUT = 300  # seconds per cell
 # Run before each notebook, not stored in it: a clean namespace, and figures as SVG with
@@ -54,7 +54,9 @@ _plt.close("all")
 matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "why-not-zero"})
 %config InlineBackend.figure_formats = ["svg"]
 %config InlineBackend.rc = {}
-del _os, _plt
+import torch as _torch
+_torch.set_num_threads(1)  # as in the figure build: runs beside it, same numbers on any core count
+del _os, _plt, _torch
 """
 
 
@@ -162,11 +164,27 @@ def execute(notebooks: dict[str, dict], cwd: Path) -> dict[str, dict]:
         counters[key] += 1
         target = out[key]["cells"][i]
         target["execution_count"] = counters[key]
-        target["outputs"] = cell.get("outputs", [])
+        target["outputs"] = _coalesce(cell.get("outputs", []))
         for o in target["outputs"]:
             if "execution_count" in o:
                 o["execution_count"] = counters[key]
     return out
+
+
+def _coalesce(outputs: list) -> list:
+    """Merge consecutive stream outputs of the same stream. The kernel flushes stdout every
+    0.2 s, so how one cell's prints are split into outputs depends on timing; merged, the
+    notebook's bytes do not."""
+    merged: list = []
+    for out in outputs:
+        if (merged and out.get("output_type") == "stream" and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == out.get("name")):
+            merged[-1] = {**merged[-1], "text": "".join([merged[-1]["text"], out["text"]]
+                                                     if isinstance(out["text"], str) else
+                                                     merged[-1]["text"] + out["text"])}
+        else:
+            merged.append(dict(out))
+    return merged
 
 
 def build_all(out_dir: Path, cache_dir: Path, only: list[str] | None = None, log=print) -> dict[str, Path]:
