@@ -188,3 +188,36 @@ def test_downloaded_notebooks_run_without_the_repository(site_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     failed = json.loads(proc.stdout.strip().splitlines()[-1])
     assert failed == {}, "\n\n".join(f"{k}:\n{v}" for k, v in failed.items())
+
+
+def _tiny(lang: str) -> dict:
+    import nbformat
+
+    v4 = nbformat.v4
+    return v4.new_notebook(cells=[
+        v4.new_code_cell(f'LANG = "{lang}"'),
+        v4.new_code_cell("import random\nrng = random.Random(0)\nx = [rng.random() for _ in range(3)]"),
+        v4.new_code_cell('print({"en": "mean", "zh": "均值"}[LANG], round(sum(x) / 3, 6))'),
+        v4.new_code_cell("print(len(x))"),
+    ])
+
+
+def test_both_languages_in_one_run_match_separate_runs():
+    """A chapter's code runs once for both languages (only the LANG cells twice); the Chinese
+    notebook must come out exactly as if it had run on its own."""
+    together = execute({"en/t": _tiny("en"), "zh/t": _tiny("zh")}, ROOT / ".cache")
+    alone = execute({"zh/t": _tiny("zh")}, ROOT / ".cache")
+    outs = lambda nb: [(c["execution_count"], c["outputs"]) for c in nb["cells"]]  # noqa: E731
+    assert outs(together["zh/t"]) == outs(alone["zh/t"])
+    assert "均值" in str(outs(together["zh/t"])) and "mean" in str(outs(together["en/t"]))
+
+
+def test_lang_cells_may_only_draw():
+    import nbformat
+
+    nb = _tiny("zh")
+    nb.cells.insert(3, nbformat.v4.new_code_cell("label = LANG.upper()"))
+    nb.cells.append(nbformat.v4.new_code_cell("print(label)"))
+    with pytest.raises(ValueError, match="reads label"):
+        notebooks.check_lang_cells(nb, "tiny")
+    notebooks.check_lang_cells(_tiny("zh"), "tiny")

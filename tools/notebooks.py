@@ -15,14 +15,17 @@ are installed. :func:`build_all` writes one executed notebook per chapter and la
 
 Execution: every notebook that is not in the cache runs in ONE Jupyter kernel, one after
 the other, with ``%reset -f`` between them (a kernel start and ``import torch`` cost
-more than most notebooks). A notebook's cache key is its cells' JSON plus the versions
-of Python, torch, numpy and matplotlib, so editing a snippet module (which changes the
-bundled cell) or a spec re-executes exactly the notebooks it touches. An error in any
+more than most notebooks), and a chapter's code runs once for both languages: only the
+cells that use ``LANG`` (they draw the figures) run twice (:func:`execute`). A
+notebook's cache key is its cells' JSON plus the versions of Python, torch, numpy,
+matplotlib and ipykernel, so editing a snippet module (which changes the bundled cell) or
+a spec re-executes exactly the notebooks it touches. An error in any
 cell fails the build with the notebook's name and the cell's traceback.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import json
@@ -37,7 +40,7 @@ from tools.standalone import bundle, requirements
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "notebooks"
 LANGS = ("en", "zh")
-CACHE_VERSION = "2"  # bump to re-execute everything
+CACHE_VERSION = "3"  # bump to re-execute everything
 KERNEL = "python3"
 TIMEOUT = 300  # seconds per cell
 # Run before each notebook, not stored in it: a clean namespace, and figures as SVG with
@@ -122,32 +125,83 @@ def build(name: str, lang: str) -> dict:
 
 
 def cache_key(nb: dict) -> str:
-    import matplotlib
-    import numpy
-    import torch
+    from importlib import metadata  # versions without importing the packages (seconds of CPU)
 
+    versions = " ".join(f"{p} {metadata.version(p)}" for p in ("torch", "numpy", "matplotlib", "ipykernel"))
     h = hashlib.sha256()
     h.update(json.dumps(nb["cells"], sort_keys=True, ensure_ascii=False).encode())
-    h.update(f"{CACHE_VERSION} {platform.python_version()} torch {torch.__version__} numpy "
-             f"{numpy.__version__} matplotlib {matplotlib.__version__} {PREAMBLE}".encode())
+    h.update(f"{CACHE_VERSION} {platform.python_version()} {versions} {PREAMBLE}".encode())
     return h.hexdigest()[:20]
 
 
+def uses_lang(source: str) -> bool:
+    """Whether a code cell reads or sets the name LANG (its output depends on the language)."""
+    return any(isinstance(n, ast.Name) and n.id == "LANG" for n in ast.walk(ast.parse(source)))
+
+
+def check_lang_cells(nb: dict, name: str = "?") -> None:
+    """A cell that uses LANG may only draw or print: a later cell that does not use LANG must
+    not read a name it assigns, since such a cell runs twice (once per language) and only
+    its English run would be the one the later cells see in the English notebook."""
+    set_by_lang: dict[str, int] = {}
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        tree = ast.parse(cell["source"])
+        if uses_lang(cell["source"]):
+            for n in ast.walk(tree):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id != "LANG":
+                    set_by_lang.setdefault(n.id, i)
+        else:
+            read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            clash = sorted(read & set(set_by_lang))
+            if clash:
+                raise ValueError(f"notebooks/{name}.yml: cell {i} reads {', '.join(clash)}, assigned in a cell "
+                                 f"that uses LANG (cell {set_by_lang[clash[0]]}); compute it in a cell "
+                                 "without LANG")
+
+
 def execute(notebooks: dict[str, dict], cwd: Path) -> dict[str, dict]:
-    """Execute several notebooks in one kernel (see module doc); returns executed copies."""
+    """Execute several notebooks ("LANG/NAME" -> notebook) in one kernel (see module doc).
+
+    When both languages of a chapter are asked for, the code runs once: the English notebook,
+    where each cell that uses LANG runs a second time right after itself, with LANG = "zh",
+    for the Chinese notebook; the other cells' outputs are the same in both languages (the
+    code is), so they are copied.
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     v4 = nbformat.v4
-    combined, where = v4.new_notebook(metadata={"kernelspec": {"name": KERNEL, "display_name": "Python 3", "language": "python"}}), []
+    combined = v4.new_notebook(metadata={"kernelspec": {"name": KERNEL, "display_name": "Python 3",
+                                                        "language": "python"}})
+    where: list[tuple[str, int | None]] = []
+
+    def add(source_cell: dict, key: str, i: int | None) -> None:
+        combined.cells.append(copy.deepcopy(source_cell))
+        where.append((key, i))
+
+    copied: dict[str, str] = {}  # zh key -> en key whose outputs its other cells take
     for key, nb in notebooks.items():
-        combined.cells.append(v4.new_code_cell(PREAMBLE))
-        where.append((key, None))
+        lang, name = key.split("/", 1) if "/" in key else ("", key)
+        if lang == "zh" and f"en/{name}" in notebooks:
+            copied[key] = f"en/{name}"
+            continue  # runs inside its English twin, below
+        twin_key = f"zh/{name}" if lang == "en" and f"zh/{name}" in notebooks else None
+        twin = notebooks[twin_key] if twin_key else None
+        if twin is not None:
+            check_lang_cells(twin, name)
+        add(v4.new_code_cell(PREAMBLE), key, None)
         for i, cell in enumerate(nb["cells"]):
-            if cell["cell_type"] == "code":
-                combined.cells.append(copy.deepcopy(cell))
-                where.append((key, i))
+            if cell["cell_type"] != "code":
+                continue
+            add(cell, key, i)
+            if twin is not None and uses_lang(cell["source"]):
+                # the same cell again in the other language, at the same point of the run
+                add(v4.new_code_cell('LANG = "zh"'), twin_key, None)
+                add(twin["cells"][i], twin_key, i)
+                add(v4.new_code_cell('LANG = "en"'), twin_key, None)
     client = NotebookClient(combined, timeout=TIMEOUT, kernel_name=KERNEL, allow_errors=False,
                             resources={"metadata": {"path": str(cwd)}})
     try:
@@ -157,17 +211,19 @@ def execute(notebooks: dict[str, dict], cwd: Path) -> dict[str, dict]:
                        if any(o.get("output_type") == "error" for o in c.get("outputs", []))), ("?", None))
         raise RuntimeError(f"notebook {failed[0]}, cell {failed[1]} failed:\n{err}") from None
     out = {key: copy.deepcopy(nb) for key, nb in notebooks.items()}
-    counters = dict.fromkeys(notebooks, 0)
-    for cell, (key, i) in zip(combined.cells, where):
-        if i is None:
-            continue
-        counters[key] += 1
-        target = out[key]["cells"][i]
-        target["execution_count"] = counters[key]
-        target["outputs"] = _coalesce(cell.get("outputs", []))
-        for o in target["outputs"]:
-            if "execution_count" in o:
-                o["execution_count"] = counters[key]
+    ran = {(key, i): cell for cell, (key, i) in zip(combined.cells, where) if i is not None}
+    for key, nb in out.items():
+        count = 0
+        for i, target in enumerate(nb["cells"]):
+            if target["cell_type"] != "code":
+                continue
+            cell = ran.get((key, i)) or ran[(copied[key], i)]
+            count += 1
+            target["execution_count"] = count
+            target["outputs"] = _coalesce(copy.deepcopy(cell.get("outputs", [])))
+            for o in target["outputs"]:
+                if "execution_count" in o:
+                    o["execution_count"] = count
     return out
 
 
