@@ -1,4 +1,4 @@
-"""Two fixes to the ``<head>`` that Material writes for every page.
+"""Fixes to the HTML that Material writes for every page (two in ``<head>``, one after).
 
 - hreflang alternates with absolute URLs: mkdocs-static-i18n (through Material's
   template) writes ``<link rel="alternate" hreflang>`` relative to the page
@@ -9,6 +9,9 @@
 - ``<meta name="description">`` escaped: Material writes the front matter's
   ``description`` into the attribute unescaped, so a description with a double quote
   (``Why "small random numbers" fail``) was cut at the quote.
+- The search dialog (``<div class="md-search" role="dialog">``) gets an accessible name in
+  the page's language; without one, screen readers announce an unnamed dialog (Lighthouse:
+  aria-dialog-name).
 """
 
 from __future__ import annotations
@@ -48,6 +51,16 @@ def fix_head(output: str, canonical_url: str | None, description: str | None) ->
     return head + output[end:]
 
 
+SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+SEARCH_LABEL = {"en": "Search", "zh": "搜索"}
+
+
+def labelled_search_dialog(output: str, lang: str) -> str:
+    label = SEARCH_LABEL.get(lang, SEARCH_LABEL["en"])
+    return output.replace(SEARCH_DIALOG, SEARCH_DIALOG[:-1] + f' aria-label="{label}">', 1)
+
+
 def on_post_page(output: str, page, config, **kwargs) -> str:
     description = (page.meta or {}).get("description") or config.site_description
-    return fix_head(output, page.canonical_url, str(description) if description else None)
+    output = fix_head(output, page.canonical_url, str(description) if description else None)
+    return labelled_search_dialog(output, config.theme["language"])

@@ -515,3 +515,11 @@ def test_download_page_parsing(downloads):
     text = '--8<-- "bias.py:starts"\n--8<-- "tiny_net.py"\n--8<-- "bias.py:dead"\n![x](figures/b.svg) figures/b.svg'
     assert downloads.included_modules(text) == ["bias", "tiny_net"]
     assert downloads.page_figures(text) == ["b"]
+
+
+def test_search_dialog_is_named_in_the_page_language(site_dir):
+    """hooks/head_fixes.py: an accessible name for Material's search dialog (aria-dialog-name)."""
+    for path in [site_dir / "index.html", site_dir / "zh" / "index.html", site_dir / "variance" / "index.html"]:
+        html = path.read_text(encoding="utf-8")
+        label = "搜索" if "/zh/" in str(path) else "Search"
+        assert f'role="dialog" aria-label="{label}"' in html, path
