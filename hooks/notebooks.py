@@ -98,6 +98,9 @@ def on_files(files, config, **kwargs):
         for page in pages.values():
             page.alternates = pages
         files.append(pages[lang])
+        # into the root sitemap.xml (i18n's template, with hreflang alternates) like any page;
+        # hooks/page_sitemaps.py then also writes the one-entry sitemap Material's selector fetches
+        config.plugins["i18n"].i18n_files_per_language.setdefault(lang, []).append(pages[lang])
     return files
 
 

@@ -1,0 +1,473 @@
+"""The built site in a real browser: every page of both languages in headless Chromium.
+
+The site is served from 127.0.0.1 under the path of ``site_url`` (so absolute links
+work) and each page is loaded once; then, per page: no console error or uncaught
+exception, no request to any host but the local server, no failed request, every
+``<img>`` loaded (SVG included), math rendered by MathJax (no raw TeX left in the
+text), and the language switcher leading to the same page in the other language.
+Requests to the site's own address (``site_url``, where absolute hreflang links point)
+are not third-party: they are answered from the local build, as the real host would.
+
+Needs Chromium (Debian ``chromium`` at /usr/bin/chromium, or the ``CHROMIUM`` env var)
+and the ``playwright`` package, which drives that Chromium and never downloads one.
+Without Chromium the tests skip, unless ``BROWSER_TEST_REQUIRED=1`` (set by .ci/run),
+then they fail. ``BROWSER_TEST_SITE=DIR`` tests an already built site instead of
+building one (handy to try a modified copy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import re
+import shutil
+import sys
+import threading
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE_URL = urlsplit(re.search(r"^site_url:\s*(\S+)", (ROOT / "mkdocs.yml").read_text(), re.M).group(1))
+SITE_PATH = SITE_URL.path if SITE_URL.path.endswith("/") else SITE_URL.path + "/"
+# The site's own address (absolute hreflang links point there): not a third party. Its
+# requests are answered from the local build, as the real host would answer them.
+SITE_HOME = f"{SITE_URL.scheme}://{SITE_URL.netloc}{SITE_PATH}"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+REQUIRED = os.environ.get("BROWSER_TEST_REQUIRED") == "1"
+# The flags that keep Chromium quiet and offline in a container (no sandbox: CI runs as root).
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+         "--disable-component-update", "--disable-sync", "--disable-quic",
+         # Offline by construction: every other host fails to resolve at once (the page's
+         # requests are still seen and reported). Cheaper and sturdier than intercepting
+         # each request (with interception, closing a context sometimes hung).
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+LOCAL_HOSTS = {"127.0.0.1"}
+OTHER = {"en": "zh", "zh": "en"}  # English at the root, Chinese under zh/ (mkdocs.yml, i18n)
+MISSING = "no-such-page/really/"  # a URL the host answers with the root 404.html (status 404)
+PARALLEL = 4  # pages loading at once: overlaps the network-idle waits
+TIMEOUT_MS = 60_000  # per step; generous: a page took up to ~20 s, 4 at once on a swamped 2-core machine
+PAGE_DEADLINE_S = 180  # a whole page visit
+RAW_SHOWN = 5  # raw-TeX places listed per page (all are counted)
+CLOSE_WAIT_S = 10  # closing a tab or the browser normally takes well under a second
+
+
+# --- serving the built site ---------------------------------------------------------------
+
+class _SiteHandler(SimpleHTTPRequestHandler):
+    """Files of the built site under SITE_PATH; anything missing gets 404.html with status
+    404, as GitHub Pages does."""
+
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".svg": "image/svg+xml",
+                      ".js": "text/javascript", ".json": "application/json", ".woff2": "font/woff2",
+                      ".xml": "application/xml"}
+
+    def translate_path(self, path):
+        url_path = urlsplit(path).path
+        if url_path == SITE_PATH.rstrip("/") or url_path.startswith(SITE_PATH):
+            return super().translate_path("/" + url_path[len(SITE_PATH):])
+        return super().translate_path("/.outside-site-path/")  # never exists: a 404
+
+    def send_error(self, code, message=None, explain=None):
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # Chromium keeps idle (pre)connections open: never wait for them
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a tab closed mid-download: fine
+            super().handle_error(request, client_address)
+
+
+class SiteServer:
+    """A threaded http.server on 127.0.0.1 and an ephemeral port; a context manager."""
+
+    def __init__(self, site: Path):
+        handler = functools.partial(_SiteHandler, directory=str(site))
+        self.httpd = _Server(("127.0.0.1", 0), handler)
+        self.root = f"http://127.0.0.1:{self.httpd.server_address[1]}{SITE_PATH}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> SiteServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+# --- the pages ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Page:
+    rel: str  # file in the built site, e.g. "zh/symmetry/index.html"
+    url_path: str = ""  # path below SITE_PATH where it is loaded; default: the file's own URL
+    status: int = 200  # HTTP status expected for the document itself
+
+    @property
+    def lang(self) -> str:
+        return "zh" if self.rel.startswith("zh/") else "en"
+
+    @property
+    def path(self) -> str:
+        if self.url_path:
+            return self.url_path
+        return self.rel.removesuffix("index.html")
+
+    @property
+    def label(self) -> str:
+        return self.rel if not self.url_path else f"{self.rel} (served for missing {SITE_PATH}{self.url_path})"
+
+    def switch_targets(self) -> set[str]:
+        """Files the switcher may lead to: the same page in the other language; for a
+        404 page, the other language's 404 page or home page."""
+        other = OTHER[self.lang]
+        bare = self.rel.removeprefix("zh/")
+        prefix = "" if other == "en" else "zh/"
+        if bare == "404.html":
+            return {prefix + "404.html", prefix + "index.html"}
+        return {prefix + bare}
+
+
+def discover(site: Path) -> list[Page]:
+    """Every HTML page of the build (assets excluded), plus the root 404 page as a host
+    serves it for a missing URL."""
+    rels = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+    pages = [Page(r) for r in rels if not r.startswith("assets/")]
+    if "404.html" in rels:
+        pages.append(Page("404.html", url_path=MISSING, status=404))
+    return pages
+
+
+def file_for(url: str) -> str | None:
+    """The site file a URL of the local server shows (None outside the site)."""
+    path = urlsplit(url).path
+    if not path.startswith(SITE_PATH):
+        return None
+    rel = path[len(SITE_PATH):]
+    return rel + "index.html" if rel == "" or rel.endswith("/") else rel
+
+
+# --- loading one page ---------------------------------------------------------------------
+
+# Wait for every image (lazy ones too: they are made eager), then report each one.
+IMAGES_JS = """async () => {
+  const imgs = [...document.images];
+  imgs.forEach(img => { img.loading = "eager"; });
+  const settled = img => img.complete ? null : new Promise(ok => {
+    img.addEventListener("load", ok, {once: true});
+    img.addEventListener("error", ok, {once: true});
+  });
+  await Promise.race([Promise.all(imgs.map(settled)), new Promise(ok => setTimeout(ok, 15000))]);
+  return imgs.map(img => ({src: img.getAttribute("src"), complete: img.complete, width: img.naturalWidth}));
+}"""
+
+# Wait for MathJax's first typeset, then: how many math spans, how many were rendered,
+# MathJax's error boxes, and TeX left in the page text. Text inside rendered math, code
+# and scripts is skipped, and so is hidden text (closed tabs and details, the copy
+# buffers of notebook cells): the check is on what a reader sees.
+MATH_JS = r"""async () => {
+  const mj = window.MathJax;
+  let startup = "absent";
+  if (mj && mj.startup && mj.startup.promise) {
+    startup = await Promise.race([mj.startup.promise.then(() => "done", e => "failed: " + e),
+                                  new Promise(ok => setTimeout(() => ok("timed out"), 15000))]);
+  }
+  const spans = [...document.querySelectorAll(".arithmatex")];
+  const raw = [];
+  const skip = "mjx-container, pre, code, script, style, noscript, template, textarea";
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+    acceptNode: n => n.parentElement.closest(skip) || !n.parentElement.checkVisibility({visibilityProperty: true})
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});
+  // \( \) \[ \] delimiters, $$, TeX commands (\frac), and $x$ (not "$5 or $6": no digit
+  // or space after the opening $, no space before the closing one)
+  const tex = /\\[()\[\]]|\$\$|\\[A-Za-z]{2,}|\$(?=[^\s\d$])[^$\n]{1,80}?(?<=\S)\$/;
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const m = n.data.match(tex);  // the first match of each text node is enough
+    if (m) raw.push(n.data.slice(Math.max(0, m.index - 30), m.index + m[0].length + 30).replace(/\s+/g, " "));
+  }
+  return {
+    startup,
+    spans: spans.length,
+    unrendered: spans.filter(s => !s.querySelector("mjx-container")).length,
+    errors: [...document.querySelectorAll("mjx-merror")].map(e => e.getAttribute("data-mjx-error") || e.textContent),
+    raw,
+  };
+}"""
+
+
+@dataclass
+class Report:
+    """What one page did in the browser; each list holds readable messages."""
+
+    console: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    math: list[str] = field(default_factory=list)
+    switcher: list[str] = field(default_factory=list)
+    own_site: list[str] = field(default_factory=list)  # requests to SITE_HOME (served locally)
+    n_images: int = 0
+    n_math: int = 0
+    step: str = "not started"  # where the visit is: named in the message if it hangs
+
+
+async def visit(context, server_root: str, page: Page, report: Report, follow_switcher: bool = True) -> None:
+    """Load ``page`` in a new tab of ``context`` and fill in ``report``."""
+    url = server_root + page.path
+    report.step = "new tab"
+    recording = [True]  # off once the page's own checks are done (before the switcher click)
+
+    def on_request(req):
+        if not recording[0] or urlsplit(req.url).scheme not in ("http", "https", "ws", "wss"):
+            return
+        if req.url.startswith(SITE_HOME):
+            report.own_site.append(req.url)
+        elif urlsplit(req.url).hostname not in LOCAL_HOSTS:
+            report.hosts.append(f"{req.resource_type} {req.url}")
+
+    async def own_site(route):
+        # The page is on 127.0.0.1, not on SITE_HOME: allow what is same-origin for real.
+        try:
+            resp = await route.fetch(url=server_root + route.request.url[len(SITE_HOME):])
+            await route.fulfill(response=resp, headers={**resp.headers, "access-control-allow-origin": "*"})
+        except Exception as exc:  # e.g. the tab closed meanwhile
+            if recording[0]:
+                report.failed.append(f"{type(exc).__name__} serving {route.request.url}: {str(exc).splitlines()[0]}")
+
+    def on_console(msg):
+        if msg.type != "error" or not recording[0]:
+            return
+        where = msg.location.get("url", "")
+        if page.status != 200 and where == url and str(page.status) in msg.text:
+            return  # the document's own, expected status (the 404 page)
+        report.console.append(f"{msg.text} [{where}:{msg.location.get('lineNumber')}]")
+
+    def on_page_error(err):
+        if recording[0]:
+            report.console.append(f"uncaught exception: {err}")
+
+    def on_response(resp):
+        if resp.status >= 400 and recording[0] and not (resp.url == url and resp.status == page.status):
+            report.failed.append(f"HTTP {resp.status} {resp.url}")
+
+    def on_request_failed(req):
+        if recording[0] and urlsplit(req.url).hostname in LOCAL_HOSTS:
+            report.failed.append(f"{req.failure} {req.url}")
+
+    tab = await context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    tab.on("request", on_request)
+    await tab.route(SITE_HOME + "**", own_site)
+    tab.on("console", on_console)
+    tab.on("pageerror", on_page_error)
+    tab.on("response", on_response)
+    tab.on("requestfailed", on_request_failed)
+    try:
+        report.step = "load"
+        response = await tab.goto(url, wait_until="load")
+        if response is None or response.status != page.status:
+            report.failed.append(f"document status {response and response.status}, expected {page.status}")
+
+        report.step = "images"
+        images = await tab.evaluate(IMAGES_JS)
+        report.n_images = len(images)
+        report.images = [f"{i['src']} (complete={i['complete']}, naturalWidth={i['width']})"
+                         for i in images if not (i["complete"] and i["width"] > 0)]
+
+        report.step = "math"
+        math = await tab.evaluate(MATH_JS)
+        report.n_math = math["spans"]
+        if math["spans"]:
+            if math["startup"] != "done":
+                report.math.append(f"{math['spans']} math spans but MathJax startup {math['startup']}")
+            if math["unrendered"]:
+                report.math.append(f"{math['unrendered']} of {math['spans']} math spans not rendered by MathJax")
+        report.math += [f"MathJax error: {e}" for e in math["errors"]]
+        report.math += [f"raw TeX in the text: ...{t}..." for t in math["raw"][:RAW_SHOWN]]
+        if len(math["raw"]) > RAW_SHOWN:
+            report.math.append(f"... and raw TeX in {len(math['raw']) - RAW_SHOWN} more places")
+
+        # Late requests are still recorded; and Material's switcher needs the sitemap it
+        # fetches after load.
+        report.step = "network idle"
+        await tab.wait_for_load_state("networkidle")
+        recording[0] = False
+        if follow_switcher:
+            report.step = "language switcher"
+            report.switcher = await follow(tab, page)
+    except Exception as exc:  # a timeout or a crash: this page's failure, the others go on
+        report.failed.append(f"{type(exc).__name__} at step {report.step}: {str(exc).splitlines()[0]}")
+    finally:
+        report.step = "close"
+        # Chromium now and then never answered a close (seen with a context per page,
+        # under heavy load): give it a while, then leave it to browser.close().
+        await asyncio.wait({asyncio.create_task(tab.close())}, timeout=CLOSE_WAIT_S)
+        report.step = "done"
+
+
+async def follow(tab, page: Page) -> list[str]:
+    """Click the switcher link of the other language (Material's own click handler decides
+    where it goes) and check where the browser lands."""
+    other = OTHER[page.lang]
+    link = await tab.query_selector(f'a.md-select__link[hreflang="{other}"]')
+    if link is None:
+        return [f'no language switcher link a.md-select__link[hreflang="{other}"]']
+    href, before = await link.get_attribute("href"), tab.url
+    async with tab.expect_navigation(wait_until="commit"):  # the URL is all we need
+        await link.evaluate("a => a.click()")
+    landed = file_for(tab.url)
+    targets = page.switch_targets()
+    if landed not in targets:
+        return [f"switcher to {other} (href {href}) on {before} led to {tab.url}, i.e. {landed}; "
+                f"expected {' or '.join(sorted(targets))}"]
+    return []
+
+
+async def _visit_pages(site: Path, pages: list[Page], **kwargs) -> dict[str, Report]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        # Playwright drives the system Chromium: `playwright install` (a CDN download) is never needed.
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        # One context, a tab per page: the tabs share the HTTP cache (MathJax, Material's
+        # bundle), which about halves the CPU time against a context per page.
+        context = await browser.new_context()
+        slots = asyncio.Semaphore(PARALLEL)
+
+        async def one(page, report):
+            # A hard deadline per page, which Playwright's own timeouts (evaluate has none)
+            # do not give: a stuck page is reported, never waited for forever.
+            async with slots:
+                task = asyncio.create_task(visit(context, server.root, page, report, **kwargs))
+                done, _ = await asyncio.wait({task}, timeout=PAGE_DEADLINE_S)
+                if not done:
+                    task.cancel()  # not awaited: the cancellation itself may hang
+                    report.failed.append(f"no result after {PAGE_DEADLINE_S} s, stuck at step {report.step}")
+
+        reports = {p.label: Report() for p in pages}
+        with SiteServer(site) as server:
+            try:
+                await asyncio.gather(*(one(p, reports[p.label]) for p in pages))
+            finally:  # before the server stops; the driver's exit ends Chromium if this hangs
+                await asyncio.wait({asyncio.create_task(browser.close())}, timeout=CLOSE_WAIT_S)
+    return reports
+
+
+def visit_pages(site: Path, pages: list[Page] | None = None, **kwargs) -> dict[str, Report]:
+    """Serve ``site`` and load ``pages`` (default: all of them) in one headless Chromium."""
+    return asyncio.run(_visit_pages(site, discover(site) if pages is None else pages, **kwargs))
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+def unavailable(reason: str):
+    if REQUIRED:
+        pytest.fail(f"{reason} (BROWSER_TEST_REQUIRED=1, so this is a failure, not a skip)", pytrace=False)
+    pytest.skip(f"{reason}; see README (browser test)")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Skip (or fail, with BROWSER_TEST_REQUIRED=1) without Chromium or playwright."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        unavailable(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium, or set CHROMIUM=/path)")
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        unavailable("the Python package playwright is not installed (pip install -r requirements.txt)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def site(request, chromium) -> Path:
+    prebuilt = os.environ.get("BROWSER_TEST_SITE")
+    return Path(prebuilt) if prebuilt else request.getfixturevalue("site_dir")
+
+
+@pytest.fixture(scope="module")
+def reports(site) -> dict[str, Report]:
+    return visit_pages(site)
+
+
+def check(reports: dict[str, Report], attr: str, title: str) -> None:
+    lines = [f"  {label}: {msg}" for label, rep in reports.items() for msg in getattr(rep, attr)]
+    if lines:
+        pytest.fail(f"{title} ({len(lines)}):\n" + "\n".join(lines), pytrace=False)
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+def test_pages_of_both_languages_were_found(reports):
+    labels = set(reports)
+    assert "index.html" in labels and "zh/index.html" in labels, sorted(labels)
+    for label in labels:  # every page has its other-language twin (404 pages included)
+        rel = label.split(" ")[0]
+        twin = rel.removeprefix("zh/") if rel.startswith("zh/") else "zh/" + rel
+        assert twin in labels, f"{rel} has no {twin}"
+
+
+def test_no_console_errors(reports):
+    check(reports, "console", "console errors")
+
+
+def test_no_request_to_another_host(reports):
+    check(reports, "hosts", "requests to a host other than the local server")
+
+
+def test_no_failed_request(reports):
+    check(reports, "failed", "failed loads or requests")
+
+
+def test_every_image_loads(reports):
+    assert sum(r.n_images for r in reports.values()) > 0, "no <img> on any page: the check saw nothing"
+    check(reports, "images", "images that did not load")
+
+
+def test_math_is_rendered(reports):
+    assert sum(r.n_math for r in reports.values()) > 0, "no math on any page: the check saw nothing"
+    check(reports, "math", "math not rendered")
+
+
+def test_language_switcher_leads_to_the_same_page(reports):
+    check(reports, "switcher", "language switcher")
+
+
+def test_checks_catch_planted_defects(site, tmp_path):
+    """The checks can fail: a copy of the home page with an external script, a broken
+    image and raw TeX gets each of them reported."""
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    home = copy / "index.html"
+    planted = ('<script src="https://cdn.example.com/x.js"></script>'
+               '<img alt="broken" src="figures/no-such-figure.svg">'
+               r'<p>left raw: \(\frac{1}{n}\)</p><p>display $$x$$</p><p>inline $w_i$</p>'
+               '<p>prices: $5 or $6</p>')  # not TeX: must not be reported
+    home.write_text(home.read_text(encoding="utf-8").replace("</article>", planted + "</article>", 1), encoding="utf-8")
+    report = visit_pages(copy, [Page("index.html")], follow_switcher=False)["index.html"]
+    assert report.step == "done", report
+    assert any("cdn.example.com" in h for h in report.hosts), report
+    assert any("no-such-figure.svg" in i for i in report.images), report
+    assert any("no-such-figure.svg" in f for f in report.failed), report
+    raw = [m for m in report.math if m.startswith("raw TeX")]
+    assert [any(t in m for m in raw) for t in (r"\frac", "$$x$$", "$w_i$", "$5")] == [True, True, True, False], raw
