@@ -63,19 +63,11 @@ def heading_ids(page: str) -> set[str]:
     return ids
 
 
-def resolve(data, path: str):
-    """Follow a dotted path (dict keys, integer list indices) into the JSON; KeyError if absent."""
-    node = data
-    for part in path.split("."):
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise KeyError(path)
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            raise KeyError(path)
-    return node
+# the hook's own loader, parser and path resolver: what the page shows is what is tested
+spec = importlib.util.spec_from_file_location("claims_hook", ROOT / "hooks" / "claims.py")
+hook = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hook)
+resolve = hook.resolve
 
 
 def test_schema():
@@ -199,9 +191,6 @@ def test_resolve_refuses_bad_paths():
 # ---------------------------------------------------------------------------
 # checks: the measurement behind each verdict, tested against the figure data
 
-spec = importlib.util.spec_from_file_location("claims_hook", ROOT / "hooks" / "claims.py")
-hook = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(hook)
 
 # Claims whose experiment is still being built (their evidence says what it `needs`):
 # they may have no checks yet. Empty since every claim's experiment exists.

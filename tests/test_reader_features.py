@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from test_site import tags  # the start tags of a built page
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,19 +57,6 @@ def front_matter(page: str, lang: str) -> dict:
     return yaml.safe_load(match.group(1)) if match else {}
 
 
-class Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-
-def tags(path: Path) -> list[tuple[str, dict]]:
-    parser = Tags()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return parser.tags
 
 
 def load_hook(name: str):
@@ -349,7 +337,13 @@ def test_sitemap_lists_both_languages_with_absolute_alternates(site_dir):
     for url in ET.parse(site_dir / "sitemap.xml").getroot().findall("s:url", NS):
         alternates = {a.get("hreflang"): a.get("href") for a in url.findall("x:link", NS)}
         entries[url.findtext("s:loc", "", NS)] = (alternates, url.findtext("s:lastmod", "", NS))
-    assert set(entries) == {page_url(p, lang) for p in PAGES for lang in LANGS}
+    from tools.notebooks import names
+
+    notebooks = [f"notebooks/{n}" for n in names()]  # pages too, added by hooks/notebooks.py
+    assert set(entries) == {page_url(p, lang) for p in PAGES + notebooks for lang in LANGS}
+    for page in notebooks:
+        for lang in LANGS:
+            assert entries[page_url(page, lang)][0] == {o: page_url(page, o) for o in LANGS}, (page, lang)
     for page in PAGES:
         for lang in LANGS:
             alternates, lastmod = entries[page_url(page, lang)]
