@@ -34,6 +34,7 @@ LANGS = ("en", "zh")
 DEFAULT = "en"
 _proc: subprocess.Popen | None = None
 _paths: dict[str, Path] = {}
+_stamp: list = []  # [stamp file, fingerprint] of the run under way
 
 
 def _root(config) -> Path:
@@ -49,11 +50,24 @@ def on_pre_build(config, **kwargs) -> None:
     global _proc
     if config.plugins["i18n"].building:  # once per build, not once per language
         return
-    out, cache = _dirs(config)
-    cmd = [sys.executable, "-m", "tools.notebooks", "--out", str(out), "--cache", str(cache)]
-    _proc = subprocess.Popen(cmd, cwd=_root(config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     _paths.clear()
+    out, cache = _dirs(config)
+    root = _root(config)
+    if str(root) not in sys.path:
+        sys.path.append(str(root))
+    from tools import fingerprint
+
+    # nothing the notebooks read changed since the last run: its files stand (no subprocess)
+    fp = fingerprint.fingerprint(root, ["notebooks/*.yml", "snippets/*.py", "tools/*.py"],
+                                 ["torch", "numpy", "matplotlib", "ipykernel", "nbformat"])
+    saved = fingerprint.load(out / ".stamp.json", fp)
+    if saved is not None:
+        _paths.update({k: Path(v) for k, v in saved.items()})
+        return
+    cmd = [sys.executable, "-m", "tools.notebooks", "--out", str(out), "--cache", str(cache)]
+    _proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    _stamp[:] = [out / ".stamp.json", fp]
 
 
 def _wait(config) -> None:
@@ -68,6 +82,9 @@ def _wait(config) -> None:
         key, sep, path = line.partition(": ")
         if sep and key.count("/") == 1:
             _paths[key] = Path(path)
+    from tools import fingerprint
+
+    fingerprint.save(_stamp[0], _stamp[1], {k: str(v) for k, v in _paths.items()})
 
 
 class NotebookPage(File):
