@@ -43,6 +43,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py, beside this script)
 from snippets.checks import resolve_device  # noqa: E402
 from snippets.propagation import ACTIVATIONS, FIG_SCHEMES, propagate  # noqa: E402
 
@@ -50,14 +51,6 @@ FIGURES = ("variance_forward", "variance_backward", "tanh_histograms")
 GOAL = 0.7
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def wall(cmd: list[str]) -> float:

@@ -70,6 +70,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import yaml
+from machine import cpu_model  # benchmarks/machine.py (this script's folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 NPM_DIR = ROOT / ".cache" / "npm"
@@ -88,14 +89,6 @@ TEXT_TYPES = {".html", ".css", ".js", ".mjs", ".json", ".svg", ".xml", ".txt", "
 
 # ---------------------------------------------------------------- machine, copy, builds
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def uptime() -> str:
