@@ -146,7 +146,7 @@ def test_relu_has_no_hessian_but_descends_at_second_order():
     # Theory (snippets/saddle_point.py): along a structured direction L''(0+) = -|g(u)|,
     # g(u) = mean(err relu(u.(x, 1))). The five-point formula is exact for the quartic along
     # the ray: rounding ~ 300 u L / h^2 ~ 4e-11.
-    p, err = tiny_net.zero_weight_point(), Y.mean() - Y
+    err = Y.mean() - Y
     xt = np.hstack([X, np.ones((4, 1))])
     dirs = tiny_net.relu_ray_directions(200)[:200]
     u = np.hstack([dirs[:, :3], dirs[:, 6:7]]) * np.sqrt(2)
