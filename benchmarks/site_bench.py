@@ -27,10 +27,8 @@ and prints:
 2. Transfer size of every page: the HTML plus everything it loads when read to the end,
    found by parsing the built files (stylesheets, scripts, images, icons, ``url()`` in
    CSS, Material's search worker and search index, the sitemaps Material's language
-   selector fetches for each hreflang alternate, MathJax on pages with math). MathJax's
-   web fonts are loaded on demand, glyph by glyph: the static figure counts them all
-   (an upper bound). Sizes raw and gzipped (level 6, text types only, as static hosts
-   compress).
+   selector fetches for each hreflang alternate; the math font through the CSS). Sizes raw
+   and gzipped (level 6, text types only, as static hosts compress).
 3. Lighthouse 12 (installed into ``.cache/npm`` of the checkout on first use; needs
    Node >= 18.20 and Chromium at ``$CHROME_PATH`` or /usr/bin/chromium) on the
    heaviest English and the heaviest Chinese page, mobile (default) and desktop preset
@@ -519,7 +517,6 @@ def page_weight(page: Path, w: Weigher) -> dict:
         todo.append(("search", "search/search_index.json", base))
     for alt in dict.fromkeys(parser.alternates):  # the language selector's sitemap fetches
         todo.append(("sitemap", "sitemap.xml", urljoin(page_url, alt)))
-    mathjax = False
     while todo:
         kind, ref, base = todo.pop(0)
         if ref.startswith(("data:", "#", "javascript:", "about:", "blob:")):
@@ -539,14 +536,6 @@ def page_weight(page: Path, w: Weigher) -> dict:
         if target.suffix == ".css":
             text = target.read_text(encoding="utf-8", errors="replace")
             todo += [("css-url", m.group(2) or m.group(4), w.url_of(target)) for m in CSS_URL_RE.finditer(text)]
-        if target.name.startswith("tex-") and "mathjax" in target.as_posix():
-            mathjax = True
-    on_demand = []
-    if mathjax:  # web fonts MathJax loads glyph by glyph: counted as an upper bound
-        fonts = w.site / "assets" / "mathjax" / "output" / "chtml" / "fonts"
-        on_demand = sorted(fonts.rglob("*.woff*")) if fonts.is_dir() else []
-    for f in on_demand:
-        items.setdefault(f, "mathjax-font")
     raw = sum(w.sizes(p)[0] for p in items)
     gz = sum(w.sizes(p)[1] for p in items)
     by_kind: dict[str, list[int]] = {}
@@ -557,7 +546,7 @@ def page_weight(page: Path, w: Weigher) -> dict:
         acc[1] += r
         acc[2] += g
     return {"page": page, "url": page_url, "raw": raw, "gzip": gz, "by_kind": by_kind,
-            "missing": missing, "third_party": sorted(set(third_party)), "mathjax": mathjax,
+            "missing": missing, "third_party": sorted(set(third_party)),
             "files": items}
 
 
@@ -847,10 +836,9 @@ def main() -> int:
         weights = sorted((page_weight(pg, weigher) for pg in content_pages(site)), key=lambda r: -r["gzip"])
         heaviest = weights[0]
         print(f"\n2. page transfer size (HTML + everything it loads; {len(weights)} pages; gzip level 6 "
-              f"for text types; MathJax fonts counted in full where a page loads MathJax)")
+              f"for text types)")
         for r in weights[:6]:
-            print(f"   {r['url']:<40} raw {kb(r['raw']):>11}  gzip {kb(r['gzip']):>11}"
-                  + ("  (MathJax)" if r["mathjax"] else ""))
+            print(f"   {r['url']:<40} raw {kb(r['raw']):>11}  gzip {kb(r['gzip']):>11}")
         print(f"   heaviest: {heaviest['url']}, by kind (files, raw, gzip):")
         for kind, (n, raw, gz) in sorted(heaviest["by_kind"].items(), key=lambda kv: -kv[1][2]):
             print(f"      {kind:<13} {n:3d} files  {kb(raw):>11}  {kb(gz):>11}")
@@ -910,7 +898,7 @@ def main() -> int:
                         measured = report["audits"].get("total-byte-weight", {}).get("numericValue")
                         if measured is not None:
                             print(f"      page weight measured by Lighthouse: {kb(measured)} transferred "
-                                  f"(static estimate: {kb(r['gzip'])} gzip, all MathJax fonts counted)")
+                                  f"(static estimate: {kb(r['gzip'])} gzip)")
                         for line in lost_points(report):
                             print(line)
             finally:

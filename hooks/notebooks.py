@@ -14,7 +14,7 @@ languages); this hook only puts them into the build:
   the languages one after the other, so each language evicted the other's rendered
   pages; ``on_post_build`` marks both languages' entries as used first.
 * nbconvert's page template loads MathJax 2 from a CDN; the notebooks have no math and
-  the site serves its own MathJax, so that script is removed from the page.
+  the site typesets its own math at build time, so that script and its configuration go.
 """
 
 from __future__ import annotations
@@ -121,11 +121,13 @@ def on_files(files, config, **kwargs):
     return files
 
 
-# nbconvert's page template brings an empty MathJax <script src=""> (no math here; the site
-# serves its own MathJax) and a Mermaid loader that imports from cdnjs when a notebook has
-# diagrams (none do): both go. Its ~0.6 MB of JupyterLab CSS is the same on every notebook
+# nbconvert's page template brings an empty MathJax <script src=""> and MathJax 2's inline
+# configuration (no math here; the site typesets its math at build time), and a Mermaid
+# loader that imports from cdnjs when a notebook has diagrams (none do): they all go. Its ~0.6 MB of JupyterLab CSS is the same on every notebook
 # page, so it moves into one cacheable file instead of being inlined into each page.
 _EMPTY_SCRIPT_RE = re.compile(r'<script src="">\s*</script>')
+_MATHJAX_CONFIG_RE = re.compile(r'<!-- Load mathjax -->\s*|<!-- MathJax configuration -->.*?<!-- End of mathjax configuration -->',
+                                re.S | re.I)
 _REMOTE_MODULE_RE = re.compile(r'<script type="module">(?:(?!</script>).)*?https?://(?:(?!</script>).)*</script>', re.S)
 _STYLE_RE = re.compile(r'<style type="text/css">(.*?)</style>', re.S)
 _css: dict[str, str] = {}
@@ -154,6 +156,7 @@ def on_page_content(html: str, page, config, files, **kwargs) -> str:
     if not isinstance(page.file, NotebookPage):
         return html
     html = _EMPTY_SCRIPT_RE.sub("", html)
+    html = _MATHJAX_CONFIG_RE.sub("", html)
     html = _REMOTE_MODULE_RE.sub("", html)
     html = _STYLE_RE.sub(lambda m: _shared_css(m, page), html)
     # mkdocs-jupyter's table of contents slugifies headings its own way (Chinese ones become

@@ -3,8 +3,8 @@
 The site is served from 127.0.0.1 under the path of ``site_url`` (so absolute links
 work) and each page is loaded once; then, per page: no console error or uncaught
 exception, no request to any host but the local server, no failed request, every
-``<img>`` loaded (SVG included), math rendered by MathJax (no raw TeX left in the
-text), and the language switcher leading to the same page in the other language.
+``<img>`` loaded (SVG included), math rendered (MathML made at build time, laid out with
+a non-zero size, the site's math font loaded, no raw TeX left in the text), and the language switcher leading to the same page in the other language.
 Requests to the site's own address (``site_url``, where absolute hreflang links point)
 are not third-party: they are answered from the local build, as the real host would.
 
@@ -182,20 +182,25 @@ IMAGES_JS = """async () => {
   return imgs.map(img => ({src: img.getAttribute("src"), complete: img.complete, width: img.naturalWidth}));
 }"""
 
-# Wait for MathJax's first typeset, then: how many math spans, how many were rendered,
-# MathJax's error boxes, and TeX left in the page text. Text inside rendered math, code
-# and scripts is skipped, and so is hidden text (closed tabs and details, the copy
-# buffers of notebook cells): the check is on what a reader sees.
+# After the fonts settle: how many formulas, how many are not laid out as MathML (no
+# <math>, or nothing drawn), MathML error boxes, whether the math font loaded, and TeX left
+# in the page text. Text inside math, code and scripts is skipped, and so is hidden text
+# (closed tabs and details, the copy buffers of notebook cells): the check is on what a
+# reader sees.
 MATH_JS = r"""async () => {
-  const mj = window.MathJax;
-  let startup = "absent";
-  if (mj && mj.startup && mj.startup.promise) {
-    startup = await Promise.race([mj.startup.promise.then(() => "done", e => "failed: " + e),
-                                  new Promise(ok => setTimeout(() => ok("timed out"), 15000))]);
-  }
+  await Promise.race([document.fonts.ready, new Promise(ok => setTimeout(ok, 15000))]);
   const spans = [...document.querySelectorAll(".arithmatex")];
+  const drawn = s => {
+    const m = s.querySelector("math");
+    if (!m) return false;
+    const box = m.getBoundingClientRect();
+    return box.width > 0 && box.height > 0;
+  };
+  const shown = s => s.checkVisibility({visibilityProperty: true});
+  const faces = [...document.fonts].filter(f => f.family.replace(/"/g, "") === "STIX Two Math");
+  if (spans.length) await Promise.all(faces.map(f => f.load().catch(() => null)));
   const raw = [];
-  const skip = "mjx-container, pre, code, script, style, noscript, template, textarea";
+  const skip = "math, pre, code, script, style, noscript, template, textarea";
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
     acceptNode: n => n.parentElement.closest(skip) || !n.parentElement.checkVisibility({visibilityProperty: true})
       ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});
@@ -207,10 +212,10 @@ MATH_JS = r"""async () => {
     if (m) raw.push(n.data.slice(Math.max(0, m.index - 30), m.index + m[0].length + 30).replace(/\s+/g, " "));
   }
   return {
-    startup,
     spans: spans.length,
-    unrendered: spans.filter(s => !s.querySelector("mjx-container")).length,
-    errors: [...document.querySelectorAll("mjx-merror")].map(e => e.getAttribute("data-mjx-error") || e.textContent),
+    unrendered: spans.filter(s => shown(s) && !drawn(s)).length,
+    errors: [...document.querySelectorAll("merror")].map(e => e.textContent),
+    font: faces.length ? faces.map(f => f.status).join(",") : "not declared",
     raw,
   };
 }"""
@@ -299,11 +304,11 @@ async def visit(context, server_root: str, page: Page, report: Report, follow_sw
         math = await tab.evaluate(MATH_JS)
         report.n_math = math["spans"]
         if math["spans"]:
-            if math["startup"] != "done":
-                report.math.append(f"{math['spans']} math spans but MathJax startup {math['startup']}")
+            if math["font"] != "loaded":
+                report.math.append(f"{math['spans']} formulas but the math font is {math['font']}")
             if math["unrendered"]:
-                report.math.append(f"{math['unrendered']} of {math['spans']} math spans not rendered by MathJax")
-        report.math += [f"MathJax error: {e}" for e in math["errors"]]
+                report.math.append(f"{math['unrendered']} of {math['spans']} formulas not laid out as MathML")
+        report.math += [f"MathML error: {e}" for e in math["errors"]]
         report.math += [f"raw TeX in the text: ...{t}..." for t in math["raw"][:RAW_SHOWN]]
         if len(math["raw"]) > RAW_SHOWN:
             report.math.append(f"... and raw TeX in {len(math['raw']) - RAW_SHOWN} more places")
@@ -350,8 +355,8 @@ async def _visit_pages(site: Path, pages: list[Page], **kwargs) -> dict[str, Rep
     async with async_playwright() as pw:
         # Playwright drives the system Chromium: `playwright install` (a CDN download) is never needed.
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        # One context, a tab per page: the tabs share the HTTP cache (MathJax, Material's
-        # bundle), which about halves the CPU time against a context per page.
+        # One context, a tab per page: the tabs share the HTTP cache (Material's bundle,
+        # stylesheets, the math font), which about halves the CPU time against a context per page.
         context = await browser.new_context()
         slots = asyncio.Semaphore(PARALLEL)
 
@@ -462,12 +467,18 @@ def test_checks_catch_planted_defects(site, tmp_path):
     planted = ('<script src="https://cdn.example.com/x.js"></script>'
                '<img alt="broken" src="figures/no-such-figure.svg">'
                r'<p>left raw: \(\frac{1}{n}\)</p><p>display $$x$$</p><p>inline $w_i$</p>'
-               '<p>prices: $5 or $6</p>')  # not TeX: must not be reported
+               '<p>prices: $5 or $6</p>'  # not TeX: must not be reported
+               '<p><span class="arithmatex">\\(y\\)</span> not made MathML, and an error box '
+               '<span class="arithmatex"><math display="inline"><merror><mtext>bad</mtext></merror></math></span></p>')
     home.write_text(home.read_text(encoding="utf-8").replace("</article>", planted + "</article>", 1), encoding="utf-8")
+    (copy / "assets" / "fonts" / "stix-two-math.woff").unlink()  # the math font fails to load
     report = visit_pages(copy, [Page("index.html")], follow_switcher=False)["index.html"]
     assert report.step == "done", report
     assert any("cdn.example.com" in h for h in report.hosts), report
     assert any("no-such-figure.svg" in i for i in report.images), report
     assert any("no-such-figure.svg" in f for f in report.failed), report
+    assert any(m.endswith("formulas but the math font is error") for m in report.math), report
+    assert any(re.fullmatch(r"1 of \d+ formulas not laid out as MathML", m) for m in report.math), report
+    assert "MathML error: bad" in report.math, report
     raw = [m for m in report.math if m.startswith("raw TeX")]
     assert [any(t in m for m in raw) for t in (r"\frac", "$$x$$", "$w_i$", "$5")] == [True, True, True, False], raw

@@ -130,11 +130,13 @@ def test_no_third_party_hosts(site_dir):
 
 
 def test_math_is_served_locally(site_dir):
-    assert (site_dir / "assets" / "mathjax" / "tex-chtml.js").is_file()
-    assert list((site_dir / "assets" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    # typeset at build time (hooks/mathml.py): MathML in the page, the font from the site, no script
+    assert (site_dir / "assets" / "fonts" / "stix-two-math.woff").is_file()
     for lang in ("en", "zh"):
-        scripts = [a.get("src", "") for t, a in tags(page_path(site_dir, "symmetry", lang)) if t == "script"]
-        assert any(s.endswith("assets/mathjax/tex-chtml.js") for s in scripts)
+        page = page_path(site_dir, "symmetry", lang)
+        assert "<math " in page.read_text(encoding="utf-8")
+        scripts = [a.get("src", "") for t, a in tags(page) if t == "script" and a.get("src")]
+        assert not [s for s in scripts if "math" in s.lower()], scripts
 
 
 def test_figures_and_data_are_published(site_dir):

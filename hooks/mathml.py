@@ -1,0 +1,277 @@
+"""Math typeset at build time: TeX becomes MathML, which browsers lay out themselves.
+
+pymdownx.arithmatex (generic mode) leaves each formula as ``<span class="arithmatex">\\(…\\)</span>``
+(inline) or ``<div class="arithmatex">\\[…\\]</div>`` (display). This hook converts them with
+latex2mathml and tidies its output where browsers that implement MathML Core (Chromium 109+,
+Firefox, Safari) would show it differently from TeX:
+
+* ``mathvariant`` (only ``normal`` is in MathML Core) becomes the Unicode mathematical letters
+  (𝔼, 𝒩, 𝟙, 𝐱);
+* operators latex2mathml marks as identifiers (``\\sim``, ``\\pm``, ``\\Longrightarrow``, ⟨ ⟩ …)
+  become ``<mo>``, so they get operator spacing; ∂ and ∇ become ``<mi>`` (ordinary symbols in TeX);
+* ``\\operatorname{…}``, ``\\max``, ``\\min`` become upright identifiers, and function names
+  (``\\ln 2``, ``\\tanh z``) get TeX's thin space before an argument that is not bracketed;
+* the letters of ``\\mathrm{…}`` are one identifier (a word, not letters side by side);
+* ``\\bar`` is an accent.
+
+A formula latex2mathml cannot read, or reads only in part (an unknown command, ``\\frac`` with one
+argument), fails the build with the page and the formula named.
+
+No JavaScript: the page is laid out once, as it arrives (MathJax took a second of main-thread
+time on a long chapter and 1.2 MB of script). The glyphs come from STIX Two Math (SIL Open Font
+License 1.1, the copy inside the pinned ``ziamath`` wheel): after the build the font is cut down
+to the characters the site's math uses (fontTools) and written to ``assets/fonts/``;
+``assets/extra.css`` declares it. Cut fonts are cached in ``.cache/mathml/`` by character set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import importlib.util
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
+
+from latex2mathml.converter import convert
+
+FONT_NAME = "stix-two-math.woff"  # assets/fonts/ of the site; assets/extra.css loads it
+MATH_RE = re.compile(r'<(span|div) class="arithmatex">(.*?)</\1>', re.S)
+# how many children each element must have (latex2mathml drops a missing argument silently)
+ARITY = {"mfrac": 2, "msub": 2, "msup": 2, "msubsup": 3, "munder": 2, "mover": 2, "munderover": 3, "mroot": 2}
+FUNCTIONS = {"arg", "cos", "cosh", "Cov", "det", "exp", "inf", "lim", "ln", "log", "max", "min",
+             "sin", "sinh", "sup", "tan", "tanh", "Var"}
+ORDINARY = {"\u2202", "\u2207", "\u221e", "\u2205"}  # ∂ ∇ ∞ ∅: symbols, not operators, in TeX
+THIN_SPACE = "0.1667em"
+FENCES = set("()[]{}|\u2016\u27e8\u27e9\u230a\u230b\u2308\u2309")  # no space around these, as in TeX
+CLOSERS = set(")]}|\u2016\u27e9\u230b\u2309")
+SIGNS = {"\u2212", "+", "\u00b1", "\u2213", "-"}  # unary where no operand precedes them
+PRIMES = set("\u2032\u2033\u2034")
+OVERBARS = {"\u2015", "\u00af", "\u203e"}  # latex2mathml's \overline and \bar; drawn with U+203E
+VARIANTS = {"bold": "BOLD", "italic": "ITALIC", "bold-italic": "BOLD ITALIC", "double-struck": "DOUBLE-STRUCK",
+            "script": "SCRIPT", "bold-script": "BOLD SCRIPT", "fraktur": "FRAKTUR",
+            "bold-fraktur": "BOLD FRAKTUR", "sans-serif": "SANS-SERIF", "monospace": "MONOSPACE"}
+DIGITS = "ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE".split()
+
+_chars: set[str] = set()  # every character the site's math shows, for the font
+
+
+class MathError(ValueError):
+    pass
+
+
+def styled(char: str, variant: str) -> str:
+    """``char`` in a ``mathvariant`` as its Unicode mathematical letter (𝔼 for E, double-struck)."""
+    if variant == "normal":
+        return char
+    style = VARIANTS.get(variant)
+    if style is None:
+        raise MathError(f"mathvariant {variant!r} is not supported")
+    if char.isascii() and char.isdigit():
+        names = [f"MATHEMATICAL {style} DIGIT {DIGITS[int(char)]}"]
+    elif char.isascii() and char.isalpha():
+        case = "CAPITAL" if char.isupper() else "SMALL"
+        names = [f"MATHEMATICAL {style} {case} {char.upper()}", f"{style} {case} {char.upper()}"]
+        if (style, char) == ("ITALIC", "h"):
+            names.append("PLANCK CONSTANT")
+    else:
+        greek = unicodedata.name(char, "")
+        names = [f"MATHEMATICAL {style} {greek.replace('GREEK ', '').replace('LETTER ', '')}"] if greek else []
+    for name in names:
+        try:
+            return unicodedata.lookup(name)
+        except KeyError:
+            continue
+    raise MathError(f"no {variant} form of {char!r} in Unicode")
+
+
+def _is_function(el: ET.Element) -> bool:
+    base = el[0] if el.tag in ("msub", "msup", "msubsup", "munder", "mover", "munderover") and len(el) else el
+    return base.tag == "mi" and "mathvariant" not in base.attrib and (
+        (base.text or "") in FUNCTIONS or base.get("_fn") == "1")
+
+
+def _tidy(el: ET.Element) -> None:
+    for child in el:
+        _tidy(child)
+    if el.tag in ARITY and len(el) != ARITY[el.tag]:
+        raise MathError(f"<{el.tag}> with {len(el)} parts instead of {ARITY[el.tag]} (a missing argument?)")
+    text = el.text or ""
+    if "\\" in text:
+        raise MathError(f"unknown command {text!r}")
+    if el.tag in ("mi", "mn", "mo") and "mathvariant" in el.attrib and el.get("mathvariant") != "normal":
+        variant = el.attrib.pop("mathvariant")
+        el.text = "".join(styled(c, variant) for c in text)
+        if el.tag == "mn":
+            el.tag = "mi"
+    if el.tag == "mi" and text == "~":
+        el.tag, el.text = "mo", "\u223c"  # \sim
+    elif el.tag == "mi" and len(text) == 1 and unicodedata.category(text)[0] in "SP" and text not in ORDINARY:
+        el.tag = "mo"
+    elif el.tag == "mo" and text in ORDINARY:
+        el.tag = "mi"
+    elif el.tag == "mo" and len(text) > 1 and text.isalpha():  # \operatorname{Var}, \max
+        el.tag = "mi"
+        el.set("_fn", "1")  # spaced as a function name (removed before output)
+    if el.tag == "mo" and (text in FENCES or text in ("/", ".")):  # / and . are ordinary in TeX
+        el.set("lspace", "0")
+        el.set("rspace", "0")
+    if el.tag == "mover" and len(el) == 2 and el[1].tag == "mo" and el[1].text in OVERBARS:
+        # \overline, \bar: the overline character stretched over the base (the font has its
+        # horizontal variants; U+2015 and U+00AF do not stretch in Chromium)
+        el.set("accent", "true")
+        el[1].text = "\u203e"
+        el[1].attrib.pop("accent", None)
+        el[1].set("stretchy", "true")
+    kids = list(el)
+    for kid in kids:
+        # f' is f followed by a prime (the prime glyph is already raised; as a superscript it
+        # would be raised twice)
+        if kid.tag == "msup" and len(kid) == 2 and kid[1].tag == "mo" and kid[1].text and set(kid[1].text) <= PRIMES:
+            kid.tag = "mrow"
+            kid[1].set("lspace", "0")
+            kid[1].set("rspace", "0")
+    # a sign with no operand before it (at the start, after an operator or an opening bracket)
+    # is unary: no space around it, as TeX sets -p in "= -p"
+    before = None
+    for kid in kids:
+        if kid.tag == "mspace":
+            continue
+        if kid.tag == "mo" and kid.text in SIGNS and (
+                before is None or (before.tag == "mo" and before.text not in CLOSERS and before.text not in PRIMES)):
+            kid.set("lspace", "0")
+            kid.set("rspace", "0")
+        before = kid
+    # the letters of \mathrm{Var}: one identifier
+    i = 0
+    while i < len(kids):
+        j = i
+        while (j < len(kids) and kids[j].tag == "mi" and kids[j].get("mathvariant") == "normal"
+               and len(kids[j]) == 0 and (kids[j].text or "").isalpha()):
+            j += 1
+        if j - i > 1:
+            kids[i].text = "".join(k.text for k in kids[i:j])
+            kids[i].tail = kids[j - 1].tail
+            for k in kids[i + 1:j]:
+                el.remove(k)
+            del kids[i + 1:j]
+        i += 1
+    # a function name before an argument that is not an operator or bracket: a thin space
+    for k, child in reversed(list(enumerate(kids))):
+        if _is_function(child) and k + 1 < len(kids) and kids[k + 1].tag not in ("mo", "mspace"):
+            space = ET.Element("mspace", width=THIN_SPACE)
+            el.insert(k + 1, space)
+
+
+def tex_to_mathml(tex: str, display: bool = False) -> str:
+    """One formula (without its delimiters) as a ``<math>`` element."""
+    if not isinstance(tex, str) or not tex.strip():
+        raise MathError(f"tex: expected a non-empty TeX string, got {tex!r}")
+    try:
+        raw = convert(tex, display="block" if display else "inline")
+    except Exception as err:  # latex2mathml's own errors name no formula
+        raise MathError(f"{type(err).__name__} {err}".strip()) from None
+    root = ET.fromstring(raw)
+    for el in root.iter():
+        el.tag = el.tag.split("}", 1)[-1]  # no namespace in HTML
+    if "xmlns" in root.attrib:
+        del root.attrib["xmlns"]
+    _tidy(root)
+    for el in root.iter():
+        el.attrib.pop("_fn", None)
+    return ET.tostring(root, encoding="unicode", short_empty_elements=True)
+
+
+def shown_characters(mathml: str) -> set[str]:
+    """The characters a browser draws for ``mathml``: its text, and for a one-letter ``<mi>``
+    the mathematical italic letter MathML Core shows instead (x is drawn as U+1D465)."""
+    chars = set()
+    for el in ET.fromstring(mathml).iter():
+        text = el.text or ""
+        chars.update(c for c in text if not c.isspace())
+        if el.tag == "mi" and len(text) == 1 and "mathvariant" not in el.attrib:
+            try:
+                chars.add(styled(text, "italic"))
+            except MathError:
+                pass  # no italic form (a digit, a symbol): drawn as it is
+    return chars
+
+
+def _strip_delimiters(tex: str) -> str:
+    tex = tex.strip()
+    for left, right in (("\\(", "\\)"), ("\\[", "\\]"), ("$$", "$$"), ("$", "$")):
+        if tex.startswith(left) and tex.endswith(right) and len(tex) >= len(left) + len(right):
+            return tex[len(left):len(tex) - len(right)]
+    return tex
+
+
+def render(page_html: str, where: str = "page") -> str:
+    """``page_html`` with every arithmatex formula as MathML."""
+
+    def one(match: re.Match) -> str:
+        kind, source = match.group(1), html.unescape(match.group(2))
+        tex = _strip_delimiters(source)
+        try:
+            mathml = tex_to_mathml(tex, display=kind == "div")
+        except MathError as err:
+            raise PluginError(f"{where}: cannot typeset the formula {source.strip()!r}: {err}") from None
+        _chars.update(shown_characters(mathml))
+        return f'<{kind} class="arithmatex">{mathml}</{kind}>'
+
+    return MATH_RE.sub(one, page_html)
+
+
+def on_pre_build(config, **kwargs) -> None:
+    if not config.plugins["i18n"].building:  # a new build, not the next language of this one
+        _chars.clear()
+
+
+def on_page_content(html_text: str, page, config, **kwargs) -> str:
+    return render(html_text, where=page.file.src_uri)
+
+
+def font_source() -> Path:
+    # located, not imported: importing ziamath (a renderer this site does not use) loads its font
+    spec = importlib.util.find_spec("ziamath")
+    path = Path(spec.origin).parent / "fonts" / "STIXTwoMath-Regular.ttf" if spec and spec.origin else Path("ziamath")
+    if not path.is_file():
+        raise PluginError(f"STIX Two Math not found at {path}: install requirements.txt (ziamath)")
+    return path
+
+
+def subset_font(chars: set[str], out: Path, cache_dir: Path | None = None) -> Path:
+    """STIX Two Math cut to ``chars`` (with the glyph variants its MATH table lists) as WOFF."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    # + printable ASCII, and the radical sign, which <msqrt> draws without it being in the text
+    codepoints = sorted({ord(c) for c in chars} | set(range(0x20, 0x7F)) | {0x221A})
+    key = hashlib.sha256((font_source().name + repr(codepoints)).encode()).hexdigest()[:16]
+    cached = cache_dir / f"{key}.woff" if cache_dir else None
+    if cached is None or not cached.is_file():
+        font = TTFont(font_source(), recalcTimestamp=False)
+        options = subset.Options()
+        options.layout_features = ["*"]
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=codepoints)
+        subsetter.subset(font)
+        font.flavor = "woff"
+        target = cached or out
+        target.parent.mkdir(parents=True, exist_ok=True)
+        font.save(target)
+    if cached is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(cached.read_bytes())
+    return out
+
+
+@event_priority(-200)  # after mkdocs-static-i18n has built every language
+def on_post_build(config, **kwargs) -> None:
+    root = Path(config.config_file_path).parent
+    subset_font(_chars, Path(config.site_dir) / "assets" / "fonts" / FONT_NAME, root / ".cache" / "mathml")

@@ -1,0 +1,220 @@
+"""hooks/mathml.py: TeX becomes MathML at build time, with the math font cut to what it shows."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from mkdocs.exceptions import PluginError
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("mathml_hook", ROOT / "hooks" / "mathml.py")
+mathml = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mathml)
+
+CORE_ELEMENTS = {"math", "mrow", "mi", "mn", "mo", "mtext", "mspace", "mfrac", "msqrt", "mroot", "msub",
+                 "msup", "msubsup", "munder", "mover", "munderover", "mstyle", "mtable", "mtr", "mtd",
+                 "mpadded", "mphantom", "semantics", "annotation"}
+
+
+def tree(tex: str, display: bool = False) -> ET.Element:
+    return ET.fromstring(mathml.tex_to_mathml(tex, display))
+
+
+def find(root: ET.Element, tag: str, text: str) -> list[ET.Element]:
+    return [el for el in root.iter(tag) if el.text == text]
+
+
+def siblings_after(root: ET.Element, el: ET.Element) -> list[ET.Element]:
+    for parent in root.iter():
+        kids = list(parent)
+        if el in kids:
+            return kids[kids.index(el) + 1:]
+    raise AssertionError("element not in tree")
+
+
+@pytest.mark.parametrize("tex, tag, text", [
+    (r"\mathbb{E}[x]", "mi", "\U0001D53C"),   # 𝔼: MathML Core ignores mathvariant="double-struck"
+    (r"\mathbb{1}_{z>0}", "mi", "\U0001D7D9"),  # 𝟙
+    (r"\mathcal{N}(0, 1)", "mi", "\U0001D4A9"),  # 𝒩
+    (r"\mathbf{x}", "mi", "\U0001D431"),
+    (r"a \sim b", "mo", "\u223c"),            # latex2mathml gives <mi>~</mi>
+    (r"a \pm b", "mo", "\u00b1"),
+    (r"A \Longrightarrow B", "mo", "\u27f9"),
+    (r"\langle x \rangle", "mo", "\u27e8"),
+    (r"\partial L", "mi", "\u2202"),          # an ordinary symbol in TeX, not an operator
+    (r"\nabla f", "mi", "\u2207"),
+    (r"\operatorname{Var}(w)", "mi", "Var"),  # upright word, not an operator with spacing
+    (r"\max_i x_i", "mi", "max"),
+    (r"\mathrm{relu}(z)", "mi", "relu"),      # one word, not four letters side by side
+])
+def test_symbols_become_what_mathml_core_draws(tex, tag, text):
+    root = tree(tex)
+    assert find(root, tag, text), ET.tostring(root, encoding="unicode")
+    for el in root.iter():
+        assert el.tag in CORE_ELEMENTS, el.tag
+        assert el.get("mathvariant", "normal") == "normal", ET.tostring(root, encoding="unicode")
+        assert "_fn" not in el.attrib
+
+
+def test_function_names_get_a_thin_space_before_a_bare_argument():
+    root = tree(r"\ln 2 + \tanh z")
+    for name in ("ln", "tanh"):
+        (fn,) = find(root, "mi", name)
+        nxt = siblings_after(root, fn)[0]
+        assert nxt.tag == "mspace" and nxt.get("width") == mathml.THIN_SPACE
+    for tex in (r"\log(p)", r"\operatorname{Var}(w)", r"\tanh'(z)"):
+        root = tree(tex)
+        assert not list(root.iter("mspace")), tex  # no space before a bracket
+
+
+def test_overline_and_bar_are_stretched_accents():
+    for tex in (r"\overline{e\,h_i}", r"\bar{u}"):
+        (over,) = tree(tex).iter("mover")
+        assert over.get("accent") == "true"
+        assert over[1].tag == "mo" and over[1].text == "\u203e" and over[1].get("stretchy") == "true"
+
+
+def test_a_prime_follows_its_base_instead_of_being_raised_again():
+    root = tree(r"f'(z)")
+    assert not list(root.iter("msup"))
+    (prime,) = find(root, "mo", "\u2032")
+    assert (prime.get("lspace"), prime.get("rspace")) == ("0", "0")
+
+
+@pytest.mark.parametrize("tex, unary", [
+    (r"L = -p \log p", True),    # after a relation
+    (r"-x + y", True),           # at the start
+    (r"(-y)", True),             # after an opening bracket
+    (r"a - b", False),           # between operands: binary, spaced by the operator dictionary
+    (r"f(a) - b", False),        # after a closing bracket
+])
+def test_signs_without_an_operand_before_them_are_unary(tex, unary):
+    (minus,) = find(tree(tex), "mo", "\u2212")
+    assert (minus.get("lspace") == "0" and minus.get("rspace") == "0") is unary
+
+
+def test_brackets_slash_and_full_stop_are_not_spaced():
+    root = tree(r"\sigma\big(x / y\big).")
+    for text in ("(", ")", "/", "."):
+        (el,) = find(root, "mo", text)
+        assert (el.get("lspace"), el.get("rspace")) == ("0", "0"), text
+
+
+def test_display_and_inline():
+    assert tree("x", display=True).get("display") == "block"
+    assert tree("x").get("display") == "inline"
+    assert "xmlns" not in mathml.tex_to_mathml("x")  # HTML needs no namespace
+
+
+@pytest.mark.parametrize("tex, message", [
+    (r"\foo x", r"unknown command '\\foo'"),   # latex2mathml would print it as a letter
+    (r"\frac{a}", "<mfrac> with 1 parts instead of 2"),
+    (r"x^", "MissingSuperScriptOrSubscriptError"),
+    (r"\left( x", "ExtraLeftOrMissingRightError"),
+    ("   ", "tex: expected a non-empty TeX string"),
+])
+def test_bad_tex_is_refused_with_the_reason(tex, message):
+    with pytest.raises(mathml.MathError, match=re.escape(message)):
+        mathml.tex_to_mathml(tex)
+
+
+def test_a_bad_formula_fails_the_build_naming_page_and_formula():
+    page = '<p>ok <span class="arithmatex">\\(x\\)</span> bad <span class="arithmatex">\\(\\frac{a}\\)</span></p>'
+    with pytest.raises(PluginError, match=re.escape("variance.en.md: cannot typeset the formula '\\\\(\\\\frac{a}\\\\)'")):
+        mathml.render(page, where="variance.en.md")
+
+
+def test_render_replaces_inline_and_display_math_and_nothing_else():
+    page = ('<p>If <span class="arithmatex">\\(x &lt; y\\)</span> then</p>\n'
+            '<div class="arithmatex">\\[\\frac{a}{b}\\]</div>\n<pre><code>\\(not math\\)</code></pre>')
+    out = mathml.render(page)
+    assert '<span class="arithmatex"><math display="inline">' in out
+    assert '<div class="arithmatex"><math display="block">' in out
+    assert "<mo>&lt;</mo>" in out  # the escaped < was read as <, and escaped again in the output
+    assert "<pre><code>\\(not math\\)</code></pre>" in out
+    assert "\\(" not in out.split("<pre>")[0]
+
+
+@pytest.mark.parametrize("char, variant, expected", [
+    ("E", "double-struck", "\U0001D53C"),
+    ("R", "double-struck", "\u211d"),   # ℝ lives in Letterlike Symbols, not in the math block
+    ("B", "script", "\u212c"),
+    ("h", "italic", "\u210e"),          # PLANCK CONSTANT is the italic h
+    ("x", "italic", "\U0001D465"),
+    ("\u03c3", "italic", "\U0001D70E"),
+    ("1", "double-struck", "\U0001D7D9"),
+    ("x", "normal", "x"),
+])
+def test_styled(char, variant, expected):
+    assert mathml.styled(char, variant) == expected
+
+
+def test_styled_refuses_what_unicode_lacks():
+    with pytest.raises(mathml.MathError, match="mathvariant 'tailed'"):
+        mathml.styled("x", "tailed")
+    with pytest.raises(mathml.MathError, match="no double-struck form of '\\+'"):
+        mathml.styled("+", "double-struck")
+
+
+def test_shown_characters_include_the_italic_letters_the_browser_draws():
+    chars = mathml.shown_characters(mathml.tex_to_mathml(r"f(x) + \mathrm{Var} + \sigma"))
+    assert {"\U0001D453", "\U0001D465", "\U0001D70E"} <= chars  # 𝑓 𝑥 𝜎 (one-letter <mi>)
+    assert "\U0001D449" not in chars  # the V of \mathrm{Var} is upright
+
+
+def test_the_font_is_cut_to_the_characters_and_keeps_its_math_table(tmp_path):
+    from fontTools.ttLib import TTFont
+
+    chars = {"\U0001D465", "\u2211", "\u221a", "("}
+    out = mathml.subset_font(chars, tmp_path / "a.woff", tmp_path / "cache")
+    again = mathml.subset_font(chars, tmp_path / "b.woff", tmp_path / "other-cache")
+    assert out.read_bytes() == again.read_bytes()  # deterministic (no timestamp)
+    font = TTFont(out)
+    cmap = font.getBestCmap()
+    assert {ord(c) for c in chars} <= set(cmap)
+    assert "MATH" in font  # stretchy brackets, radicals and big operators need it
+    parts = font["MATH"].table.MathVariants
+    assert parts.VertGlyphCount > 0  # the tall ( and ∑ variants came along
+    full = TTFont(mathml.font_source())
+    assert len(font.getGlyphOrder()) < len(full.getGlyphOrder()) / 5
+    assert len(list((tmp_path / "cache").glob("*.woff"))) == 1
+
+
+# --- the built site ------------------------------------------------------------------------
+
+def pages(site_dir: Path) -> list[Path]:
+    return sorted(site_dir.rglob("*.html"))
+
+
+def test_every_formula_on_the_site_is_mathml(site_dir):
+    formulas = 0
+    for path in pages(site_dir):
+        text = path.read_text(encoding="utf-8")
+        spans = re.findall(r'<(span|div) class="arithmatex">(.*?)</\1>', text, re.S)
+        formulas += len(spans)
+        for kind, inner in spans:
+            assert inner.startswith(f'<math display="{"block" if kind == "div" else "inline"}">'), (path, inner[:80])
+        assert "mathvariant=" not in text.replace('mathvariant="normal"', ""), path
+        assert not re.search(r"<script[^>]*mathjax", text, re.I), path  # no script typesets math
+    assert formulas > 1000  # both languages' chapters
+
+
+def test_the_font_covers_every_character_the_math_shows(site_dir):
+    from fontTools.ttLib import TTFont
+
+    font = site_dir / "assets" / "fonts" / mathml.FONT_NAME
+    cmap = set(TTFont(font).getBestCmap())
+    shown: set[str] = set()
+    for path in pages(site_dir):
+        for m in re.finditer(r"<math .*?</math>", path.read_text(encoding="utf-8"), re.S):
+            shown |= mathml.shown_characters(m.group(0))  # as written by the hook: well-formed XML
+    source = set(TTFont(mathml.font_source()).getBestCmap())
+    missing = {c for c in shown if ord(c) in source and ord(c) not in cmap}
+    assert not missing, sorted(missing)
+    assert "\u221a" in {chr(c) for c in cmap}  # drawn by <msqrt> without being in the text
+    css = (site_dir / "assets" / "extra.css").read_text(encoding="utf-8")
+    assert f'url("fonts/{mathml.FONT_NAME}")' in css
