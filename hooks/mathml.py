@@ -26,6 +26,7 @@ to the characters the site's math uses (fontTools) and written to ``assets/fonts
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import importlib.util
@@ -167,6 +168,7 @@ def _tidy(el: ET.Element) -> None:
             el.insert(k + 1, space)
 
 
+@functools.lru_cache(maxsize=4096)  # the two languages share most formulas
 def tex_to_mathml(tex: str, display: bool = False) -> str:
     """One formula (without its delimiters) as a ``<math>`` element."""
     if not isinstance(tex, str) or not tex.strip():
@@ -201,6 +203,9 @@ def shown_characters(mathml: str) -> set[str]:
     return chars
 
 
+_shown = functools.lru_cache(maxsize=4096)(lambda mathml: frozenset(shown_characters(mathml)))
+
+
 def _strip_delimiters(tex: str) -> str:
     tex = tex.strip()
     for left, right in (("\\(", "\\)"), ("\\[", "\\]"), ("$$", "$$"), ("$", "$")):
@@ -219,7 +224,7 @@ def render(page_html: str, where: str = "page") -> str:
             mathml = tex_to_mathml(tex, display=kind == "div")
         except MathError as err:
             raise PluginError(f"{where}: cannot typeset the formula {source.strip()!r}: {err}") from None
-        _chars.update(shown_characters(mathml))
+        _chars.update(_shown(mathml))
         return f'<{kind} class="arithmatex">{mathml}</{kind}>'
 
     return MATH_RE.sub(one, page_html)
