@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import hashlib
 import importlib
 import inspect
@@ -145,6 +146,7 @@ def generate(name: str, out_dir: Path, device: str = "cpu", large: bool = False)
     # One thread: these experiments are small (threads cost more than they save) and
     # the numbers then do not depend on how many cores the building machine has.
     torch.set_num_threads(1)
+    _keep_freed_memory()
     module = importlib.import_module(fig.module)
     compute = getattr(module, fig.compute)
     extra = {"large": True} if large and "large" in inspect.signature(compute).parameters else {}
@@ -167,6 +169,35 @@ def generate(name: str, out_dir: Path, device: str = "cpu", large: bool = False)
     return [out_dir / f for f in outputs(name)]
 
 
+def _keep_freed_memory() -> None:
+    """Have glibc's malloc keep freed memory for reuse instead of giving it back.
+
+    By default a block over 128 KiB (32,768 float32 values; glibc raises the bar up to
+    32 MiB as it goes) is mapped fresh from the kernel on each allocation and unmapped
+    when freed, so a loop that makes and drops such tensors pays a page fault (and the
+    zeroing of a page) for every 4 KiB it touches, again and again: about 2 CPU seconds
+    of the figures. Raising the mmap and trim thresholds keeps that memory in the heap
+    for the next tensor (peak memory measured the same). It changes where tensors live,
+    not what is computed. No-op where malloc is not glibc's.
+    """
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED or sys.platform != "linux":
+        return
+    _MALLOC_TUNED = True
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # from glibc's malloc.h
+    mallopt(M_MMAP_THRESHOLD, 1 << 30)
+    mallopt(M_TRIM_THRESHOLD, 1 << 30)
+
+
+_MALLOC_TUNED = False
+
+
 def save_svg(fig, path: Path, salt: str) -> None:
     """Write a reproducible SVG: fixed hash salt, no date, text kept as text.
 
@@ -182,9 +213,56 @@ def save_svg(fig, path: Path, salt: str) -> None:
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     tight = None if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine) else "tight"
-    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
+    with _shared_text_measure(), matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
         fig.savefig(path, format="svg", metadata={"Date": None}, bbox_inches=tight)
     plt.close(fig)
+
+
+_TEXT_TO_PATH = None  # the one text measurer of this process (see _shared_text_measure)
+
+
+@contextlib.contextmanager
+def _shared_text_measure():
+    """Let every renderer made inside the block measure text with one shared ``TextToPath``
+    that remembers what it measured.
+
+    Matplotlib gives each renderer its own ``TextToPath``, and with it its own mathtext
+    parser, whose cache is per parser. One SVG save makes two renderers (one for
+    constrained layout, one for the drawing), so every log-scale tick label
+    (``$\\mathdefault{10^{-3}}$``) was parsed again by each, four times per figure, and
+    the parser (pyparsing) was a quarter of the plotting time; plain labels were
+    measured again by each renderer too (a FreeType layout, about 0.4 ms a label). The
+    measurer holds no state but these caches, and a size depends only on the string,
+    the font properties and the math flag (and on rc settings no figure changes: the
+    font lists behind "sans-serif", the mathtext fonts), so sharing it changes no
+    number and no byte of the SVGs (tests/test_figures.py checks). The swap is undone
+    on leaving the block.
+    """
+    import matplotlib.text
+    from matplotlib.textpath import TextToPath
+
+    global _TEXT_TO_PATH
+    if _TEXT_TO_PATH is None:
+        class RememberingTextToPath(TextToPath):
+            def __init__(self):
+                super().__init__()
+                self._sizes = {}
+
+            def get_text_width_height_descent(self, s, prop, ismath):
+                if ismath == "TeX":
+                    return super().get_text_width_height_descent(s, prop, ismath)
+                key = (s, prop.copy(), ismath)  # a copy: FontProperties is mutable
+                if key not in self._sizes:
+                    self._sizes[key] = super().get_text_width_height_descent(s, prop, ismath)
+                return self._sizes[key]
+
+        _TEXT_TO_PATH = RememberingTextToPath()
+    make = matplotlib.text.TextToPath
+    matplotlib.text.TextToPath = lambda: _TEXT_TO_PATH
+    try:
+        yield
+    finally:
+        matplotlib.text.TextToPath = make
 
 
 def _generate_into_cache(names: list[str], device: str, cache_dir: Path) -> None:
@@ -199,28 +277,67 @@ def _generate_into_cache(names: list[str], device: str, cache_dir: Path) -> None
         tmp.rename(target)
 
 
+# Rough CPU seconds of each module's figures from cold (compute and both SVGs, one
+# thread), measured on the 2-core build machine. Only the order of the work depends on
+# it: the longest groups start first, so that no long group is left to run alone at
+# the end. A module missing here counts as 1 s.
+GROUP_COST_S = {
+    "snippets.clone_drift": 12.5, "snippets.bias": 12, "snippets.he_deep_relu": 10.5,
+    "snippets.propagation": 9, "snippets.glorot_histograms": 7.5, "snippets.residual_init": 5,
+    "snippets.normalization": 4.5, "snippets.lsuv": 4.5, "snippets.lstm_forget": 3.5,
+    "snippets.orthogonal": 3.5, "snippets.symmetry": 3, "snippets.diagnose": 2.5,
+    "snippets.perturbed_symmetry": 1.5, "snippets.conv_attention_symmetry": 1.5,
+    "snippets.tanh_gain": 1.5, "snippets.torch_default": 1.5,
+}
+
+
+# What the workers import: torch, matplotlib, scikit-learn (snippets.digits) and
+# torch._dynamo (torch.optim imports it on the first step), about 4 CPU seconds. On
+# Linux the workers are forked from this process after it has imported them once.
+PRELOAD = ("torch", "torch._dynamo", "matplotlib.pyplot", "sklearn.datasets")
+
+
+def _pool_context():
+    """The multiprocessing context for the workers: on Linux "fork", after importing
+    PRELOAD here (only when figures are to be made: a cache check stays torch-free).
+    Nothing has run in torch yet, so no thread pool of torch's is copied half-way; the
+    workers are children of this process, so their CPU time counts as this command's.
+    Elsewhere the platform's default, and each worker imports what it needs."""
+    import multiprocessing
+
+    if sys.platform != "linux":
+        return None
+    for module in PRELOAD:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # an optional package missing: the worker that needs it says so
+            pass
+    return multiprocessing.get_context("fork")
+
+
 def ensure_cached(names: list[str], device: str, cache_dir: Path, jobs: int | None = None) -> dict[str, Path]:
     """Return ``{name: dir}`` with each figure's files, generating only what is missing.
 
     Missing figures are grouped by module and the groups run in up to ``jobs`` processes
-    (default: one per CPU core). Each figure computes single-threaded, so the numbers do
-    not depend on how many run side by side.
+    (default: one per CPU core), the longest first (``GROUP_COST_S``). Each figure
+    computes single-threaded, so the numbers do not depend on how many run side by side.
     """
     targets = {name: cache_dir / name / cache_key(name, device) for name in names}
     missing = [n for n, t in targets.items() if not all((t / f).is_file() for f in outputs(n))]
     groups: dict[str, list[str]] = {}
     for name in missing:
         groups.setdefault(FIGURES[name].module, []).append(name)
+    order = sorted(groups, key=lambda m: -GROUP_COST_S.get(m, 1))  # stable: ties keep file order
     jobs = min(len(groups), jobs or os.cpu_count() or 1)
     if jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for done in [pool.submit(_generate_into_cache, g, device, cache_dir) for g in groups.values()]:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
+            for done in [pool.submit(_generate_into_cache, groups[m], device, cache_dir) for m in order]:
                 done.result()  # re-raises a worker's error here
     else:
-        for group in groups.values():
-            _generate_into_cache(group, device, cache_dir)
+        for m in order:
+            _generate_into_cache(groups[m], device, cache_dir)
     for name, target in targets.items():
         for old in (cache_dir / name).iterdir():  # keep only the current version
             if old != target:

@@ -22,3 +22,14 @@ def test_bad_arguments_name_themselves():
         load_digits(dtype="float16")
     with pytest.raises(ValueError, match="device"):
         load_digits(device="tpu")
+
+
+def test_every_call_returns_fresh_tensors():
+    # the data set is read once per process; changing what one call returned must not
+    # change what the next call returns
+    x, y = load_digits(dtype="float64")
+    x0, y0 = x.clone(), y.clone()
+    x.zero_()
+    y.fill_(-1)
+    x2, y2 = load_digits(dtype="float64")
+    assert torch.equal(x2, x0) and torch.equal(y2, y0)

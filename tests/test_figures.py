@@ -112,6 +112,47 @@ def test_cache_regenerates_only_when_missing(tmp_path, monkeypatch):
     assert not stale.exists()  # old versions are pruned
 
 
+def test_longest_groups_go_first(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_generate(name, out_dir, device="cpu"):
+        calls.append(name)
+        out_dir.mkdir(parents=True)
+        for f in figures.outputs(name):
+            (out_dir / f).write_text(f)
+
+    monkeypatch.setattr(figures, "generate", fake_generate)
+    # file order would be bias (bias.py) first; clone_drift is the longer group
+    assert figures.GROUP_COST_S["snippets.clone_drift"] > figures.GROUP_COST_S["snippets.bias"]
+    figures.ensure_cached(["bias_relu", "clone_drift", "bias_prior"], "cpu", tmp_path, jobs=1)
+    assert calls == ["clone_drift", "bias_relu", "bias_prior"]
+    assert set(figures.GROUP_COST_S) <= {f.module for f in figures.FIGURES.values()}
+
+
+def test_shared_text_measure_changes_no_byte(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.text
+
+    def log_figure():
+        fig, ax = plt.subplots(figsize=(3, 2), layout="constrained")
+        ax.semilogy([1, 2, 3], [1e-3, 1.0, 1e3])  # mathtext tick labels
+        ax.set(title="title", xlabel="step")
+        return fig
+
+    make = matplotlib.text.TextToPath
+    fig = log_figure()
+    with matplotlib.rc_context({"svg.hashsalt": "x", "svg.fonttype": "none"}):
+        fig.savefig(tmp_path / "plain.svg", format="svg", metadata={"Date": None})
+    plt.close(fig)
+    for name in ("shared1.svg", "shared2.svg"):  # the second one reuses the first one's caches
+        figures.save_svg(log_figure(), tmp_path / name, salt="x")
+        assert (tmp_path / name).read_bytes() == (tmp_path / "plain.svg").read_bytes()
+    assert matplotlib.text.TextToPath is make  # the swap is undone
+
+
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "snippets.figures", *args], cwd=ROOT,
                           capture_output=True, text=True)
