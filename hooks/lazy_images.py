@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import re
 
-IMG_RE = re.compile(r"<img\b(?![^>]*\bloading=)", re.I)
+# not an image already in the page (a data: URI, as notebook outputs are): nothing to fetch,
+# and decoded later it would move the text below it (layout shift)
+IMG_RE = re.compile(r"<img\b(?![^>]*\bloading=)(?![^>]*\bsrc=[\"']?data:)", re.I)
 
 
 def lazy(html: str) -> str:
-    """``html`` with ``loading="lazy" decoding="async"`` on each ``<img>`` that sets no loading."""
+    """``html`` with ``loading="lazy" decoding="async"`` on each ``<img>`` that sets no loading
+    and is fetched from a URL."""
     return IMG_RE.sub('<img loading="lazy" decoding="async"', html)
 
 
