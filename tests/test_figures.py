@@ -89,7 +89,9 @@ def test_svgs_keep_text_as_text_in_each_language(generated):
         .replace("http://creativecommons.org", "")
 
 
-def test_cache_regenerates_only_when_missing(tmp_path, monkeypatch):
+def record_generations(monkeypatch) -> list[str]:
+    """Replace figures.generate by a stand-in that writes placeholder files; the names it
+    was called with, in order, go into the returned list."""
     calls = []
 
     def fake_generate(name, out_dir, device="cpu"):
@@ -99,6 +101,11 @@ def test_cache_regenerates_only_when_missing(tmp_path, monkeypatch):
             (out_dir / f).write_text(f)
 
     monkeypatch.setattr(figures, "generate", fake_generate)
+    return calls
+
+
+def test_cache_regenerates_only_when_missing(tmp_path, monkeypatch):
+    calls = record_generations(monkeypatch)
     first = figures.ensure_cached(["symmetry_collapse"], "cpu", tmp_path)["symmetry_collapse"]
     assert calls == ["symmetry_collapse"] and first.name == figures.cache_key("symmetry_collapse", "cpu")
     assert figures.ensure_cached(["symmetry_collapse"], "cpu", tmp_path)["symmetry_collapse"] == first
@@ -113,15 +120,7 @@ def test_cache_regenerates_only_when_missing(tmp_path, monkeypatch):
 
 
 def test_longest_groups_go_first(tmp_path, monkeypatch):
-    calls = []
-
-    def fake_generate(name, out_dir, device="cpu"):
-        calls.append(name)
-        out_dir.mkdir(parents=True)
-        for f in figures.outputs(name):
-            (out_dir / f).write_text(f)
-
-    monkeypatch.setattr(figures, "generate", fake_generate)
+    calls = record_generations(monkeypatch)
     # file order would be bias (bias.py) first; clone_drift is the longer group
     assert figures.GROUP_COST_S["snippets.clone_drift"] > figures.GROUP_COST_S["snippets.bias"]
     figures.ensure_cached(["bias_relu", "clone_drift", "bias_prior"], "cpu", tmp_path, jobs=1)
