@@ -165,6 +165,10 @@ def on_page_content(html: str, page, config, files, **kwargs) -> str:
     from mkdocs.structure.toc import get_toc
 
     page.toc = get_toc([])
+    # Not in the search index: a notebook repeats its chapter's code and the gist of its
+    # text, so each search would list both, and its ~60 KB of text per language would be in
+    # the index every page downloads (Material's search reads page.meta["search"]).
+    page.meta["search"] = {**(page.meta.get("search") or {}), "exclude": True}
     name = Path(page.file.src_uri).stem
     links = _LINKS[page.file.locale].format(nb=f"{name}.ipynb", chapter=f"../../{name}/")
     return links + html

@@ -151,6 +151,16 @@ def test_built_notebook_page(site_dir, name, lang):
     assert f'href="{name}.ipynb"' in html and f'href="../../{name}/"' in html
 
 
+def test_notebooks_stay_out_of_the_search_index_and_chapters_do_not(site_dir):
+    import json
+
+    for prefix in ("", "zh/"):
+        docs = json.loads((site_dir / prefix / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+        locations = {d["location"].split("#")[0] for d in docs}  # relative to the language's root
+        assert not [loc for loc in locations if "notebooks/" in loc], prefix
+        assert {f"{name}/" for name in NAMES} <= locations, prefix  # the chapters are indexed
+
+
 def test_language_selector_on_notebook_pages(site_dir):
     html = (site_dir / "zh" / "notebooks" / NAMES[0] / "index.html").read_text(encoding="utf-8")
     from urllib.parse import urljoin
