@@ -231,3 +231,44 @@ def test_lang_cells_may_only_draw():
     with pytest.raises(ValueError, match="reads label"):
         notebooks.check_lang_cells(nb, "tiny")
     notebooks.check_lang_cells(_tiny("zh"), "tiny")
+
+
+def _hook():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebooks_hook", Path(__file__).parent.parent / "hooks" / "notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_prune_css_keeps_what_can_match():
+    css = """/* a comment { with a brace */
+@import url("x.css");
+:root{--a: 1}
+.used{color:red}
+.unused{color:blue}
+.used .unused, .used > p{margin:0}
+.used:not(.unused){padding:0}
+@media (max-width: 10px){.unused{x:1}.used{y:2}}
+@media print{.unused{x:1}}
+@font-face{font-family:F;src:url(f.woff)}
+@keyframes k{from{opacity:0}to{opacity:1}}
+"""
+    out = _hook().prune_css(css, {"used"})
+    for kept in ('@import url("x.css");', ":root{--a: 1}", ".used{color:red}",
+                 ".used .unused, .used > p{margin:0}",  # one selector of the list can match
+                 ".used:not(.unused){padding:0}",        # a class inside :not() need not be there
+                 "@media (max-width: 10px){.used{y:2}}", "@font-face{", "@keyframes k{"):
+        assert kept in out, kept
+    assert ".unused{color:blue}" not in out and "@media print" not in out and "a comment" not in out
+
+
+def test_the_shared_notebook_stylesheet_is_pruned(site_dir):
+    sheets = list((site_dir / "assets" / "notebooks").glob("*.css"))
+    biggest = max(sheets, key=lambda p: p.stat().st_size)
+    assert biggest.stat().st_size < 250_000  # nbconvert's sheet is ~575 kB before pruning
+    css = biggest.read_text(encoding="utf-8")
+    page = (site_dir / "notebooks" / NAMES[0] / "index.html").read_text(encoding="utf-8")
+    for cls in ("jp-Cell", "jp-InputArea", "jp-OutputArea", "jp-RenderedHTMLCommon"):
+        assert cls in page and f".{cls}" in css, cls  # what the pages use is still styled
