@@ -96,6 +96,11 @@ def _is_function(el: ET.Element) -> bool:
         (base.text or "") in FUNCTIONS or base.get("_fn") == "1")
 
 
+def _unspaced(el: ET.Element) -> None:
+    el.set("lspace", "0")
+    el.set("rspace", "0")
+
+
 def _tidy(el: ET.Element) -> None:
     for child in el:
         _tidy(child)
@@ -119,8 +124,7 @@ def _tidy(el: ET.Element) -> None:
         el.tag = "mi"
         el.set("_fn", "1")  # spaced as a function name (removed before output)
     if el.tag == "mo" and (text in FENCES or text in ("/", ".")):  # / and . are ordinary in TeX
-        el.set("lspace", "0")
-        el.set("rspace", "0")
+        _unspaced(el)
     if el.tag == "mover" and len(el) == 2 and el[1].tag == "mo" and el[1].text in OVERBARS:
         # \overline, \bar: the overline character stretched over the base (the font has its
         # horizontal variants; U+2015 and U+00AF do not stretch in Chromium)
@@ -134,8 +138,7 @@ def _tidy(el: ET.Element) -> None:
         # would be raised twice)
         if kid.tag == "msup" and len(kid) == 2 and kid[1].tag == "mo" and kid[1].text and set(kid[1].text) <= PRIMES:
             kid.tag = "mrow"
-            kid[1].set("lspace", "0")
-            kid[1].set("rspace", "0")
+            _unspaced(kid[1])
     # a sign with no operand before it (at the start, after an operator or an opening bracket)
     # is unary: no space around it, as TeX sets -p in "= -p"
     before = None
@@ -144,8 +147,7 @@ def _tidy(el: ET.Element) -> None:
             continue
         if kid.tag == "mo" and kid.text in SIGNS and (
                 before is None or (before.tag == "mo" and before.text not in CLOSERS and before.text not in PRIMES)):
-            kid.set("lspace", "0")
-            kid.set("rspace", "0")
+            _unspaced(kid)
         before = kid
     # the letters of \mathrm{Var}: one identifier
     i = 0
