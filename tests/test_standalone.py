@@ -109,3 +109,20 @@ def test_cli(capsys):
     assert main(["nope"]) == 2
     assert "module" in capsys.readouterr().err
     assert main([]) == 2
+
+
+def test_edited_sources_are_bundled_anew(tmp_path, monkeypatch):
+    # Bundles, trees and walks are remembered (tools/standalone.py), but under `mkdocs serve`
+    # an edited snippet, or an edited dependency, must show in the next bundle.
+    import tools.standalone as standalone
+
+    monkeypatch.setattr(standalone, "SNIPPETS", tmp_path)
+    (tmp_path / "helper.py").write_text("def helper():\n    return 1\n", encoding="utf-8")
+    (tmp_path / "user.py").write_text("from snippets.helper import helper\n\n\ndef use():\n"
+                                      "    return helper()\n", encoding="utf-8")
+    assert "return 1" in bundle("user") and requirements("user") == []
+    (tmp_path / "helper.py").write_text("import numpy\n\n\ndef helper():\n    return 2\n", encoding="utf-8")
+    assert "return 2" in bundle("user") and "return 1" not in bundle("user")
+    (tmp_path / "user.py").write_text("import torch\nfrom snippets.helper import helper\n\n\n"
+                                      "def use():\n    return helper(), torch\n", encoding="utf-8")
+    assert "helper(), torch" in bundle("user") and requirements("user") == ["torch"]
