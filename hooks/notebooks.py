@@ -161,6 +161,10 @@ def on_page_content(html: str, page, config, files, **kwargs) -> str:
     html = _STYLE_RE.sub(lambda m: _shared_css(m, page), html)
     for m in _CLASS_ATTR_RE.finditer(html):
         _classes.update(m.group(1).split())
+    # CSS left in the page (nbconvert's small inline sheets, style="" attributes) may read
+    # the custom properties of the shared sheets: those stay (see prune_custom_properties)
+    for m in _INLINE_CSS_RE.finditer(html):
+        _var_refs.update(var_refs(m.group(1) or m.group(2)))
     # mkdocs-jupyter's table of contents slugifies headings its own way (Chinese ones become
     # "_1"), which matches none of the ids nbconvert gives the headings: broken links. The
     # notebooks are short; they go without one.
@@ -190,16 +194,36 @@ def on_post_build(config, **kwargs) -> None:
 
 
 def _write_css(config) -> None:
-    for name, css in _css.items():
+    pruned = {name: prune_css(css, _classes) for name, css in _css.items()}
+    pruned = prune_custom_properties(pruned, _var_refs | _site_css_refs(config))
+    for name, css in pruned.items():
         path = Path(config.site_dir) / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(prune_css(css, _classes), encoding="utf-8")
+        path.write_text(css, encoding="utf-8")
+
+
+def _site_css_refs(config) -> set[str]:
+    """The custom properties the site's other stylesheets on a notebook page read: the
+    theme's (Material's, the overrides') and ``extra_css`` (docs/assets/extra.css)."""
+    paths = [p for d in config.theme.dirs for p in sorted(Path(d).rglob("*.css"))]
+    for entry in config.extra_css:
+        path = Path(config.docs_dir) / str(entry)
+        if "://" not in str(entry) and path.is_file():
+            paths.append(path)
+    return {ref for p in paths for ref in var_refs(p.read_text(encoding="utf-8"))}
 
 
 # nbconvert's JupyterLab stylesheet is 575 kB for a whole IDE; the notebook pages use ~150
 # of its classes. Rules that cannot match any notebook page are dropped (575 -> ~130 kB,
 # 86 -> 38 kB gzip; render-blocking on every notebook page). Screenshots of notebook pages,
 # phone and desktop width, were pixel-identical with the full and the pruned sheet.
+# Then the custom properties nothing reads go (prune_custom_properties: 560 -> 63 declared),
+# bytes raw / gzip level 6, after rule pruning -> after both:
+#   1071bb498bd2.css (JupyterLab's sheets, light and dark)  127,486 / 38,084 -> 18,683 / 3,473
+#   22469d869c71.css (JupyterLab's light theme variables)     9,812 /  2,043 ->  2,394 /   739
+#   73c7e2ce9d87.css (Pygments; no custom properties)          1,351 /    256 ->  1,351 /   256
+# Full-page screenshots of three notebook pages (390x844 and 1280x900, light and dark) and
+# the computed styles of every element of their content were identical before and after.
 _classes: set[str] = set()
 _CLASS_ATTR_RE = re.compile(r'class="([^"]*)"')
 
@@ -263,3 +287,125 @@ def prune_css(css: str, classes: set) -> str:
             out.append(f"{prelude}{{{body}}}")
     return "\n".join(out)
 
+
+# After prune_css, ~87 kB of the sheets are still JupyterLab's custom properties (--jp-*,
+# --md-*; many of them data: URI icons), read by few of the rules left (see above).
+_var_refs: set[str] = set()
+_INLINE_CSS_RE = re.compile(r"<style\b[^>]*>(.*?)</style>|\bstyle=\"([^\"]*)\"", re.S | re.I)
+_VAR_RE = re.compile(r"(?i:var)\(\s*(--[\w-]+)")
+_CUSTOM_DECL_RE = re.compile(r"(?:\s|/\*.*?\*/)*(--[\w-]+)(?:\s|/\*.*?\*/)*:", re.S)
+_GROUP_AT_RULES = ("@media", "@supports", "@layer", "@container", "@scope", "@document")
+
+
+def var_refs(css: str) -> set[str]:
+    """The custom property names ``css`` reads with var(), fallbacks included."""
+    return set(_VAR_RE.findall(css))
+
+
+def _split(text: str, sep: str) -> list[str]:
+    """``text`` split at each ``sep`` outside strings, brackets and comments (a data: URI in
+    url(...) holds ';' and ',')."""
+    parts, depth, start, i, n = [], 0, 0, 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in "\"'":
+            i += 1
+            while i < n and text[i] != c:
+                i += 2 if text[i] == "\\" else 1
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 1
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth = max(depth - 1, 0)
+        elif c == sep and not depth:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _custom_name(declaration: str) -> str | None:
+    m = _CUSTOM_DECL_RE.match(declaration)
+    return m.group(1) if m else None
+
+
+def _parse(css: str) -> list:
+    """A sheet as nodes: ("statement", prelude), ("group", prelude, [nodes]) for @media and
+    the like, ("opaque", prelude, body) for other at-rules and nested rules (read, kept
+    whole), ("rule", prelude, [declarations])."""
+    nodes = []
+    for prelude, body in _blocks(css):
+        if body is None:
+            nodes.append(("statement", prelude))
+        elif prelude.startswith(_GROUP_AT_RULES):
+            nodes.append(("group", prelude, _parse(body)))
+        elif prelude.startswith("@") or "{" in body:
+            nodes.append(("opaque", prelude, body))
+        else:
+            nodes.append(("rule", prelude, _split(body, ";")))
+    return nodes
+
+
+def _collect(nodes: list, refs: set, values: dict) -> None:
+    for node in nodes:
+        if node[0] == "group":
+            _collect(node[2], refs, values)
+        elif node[0] == "opaque":
+            refs |= var_refs(node[2])
+        elif node[0] == "rule":
+            for decl in node[2]:
+                name = _custom_name(decl)
+                if name is None:
+                    refs |= var_refs(decl)
+                else:
+                    values.setdefault(name, []).append(decl)
+
+
+def _render(nodes: list, keep: set) -> str:
+    out = []
+    for node in nodes:
+        if node[0] == "statement":
+            out.append(node[1] + ";")
+        elif node[0] == "group":
+            inner = _render(node[2], keep)
+            if inner:
+                out.append(f"{node[1]}{{{inner}}}")
+        elif node[0] == "opaque":
+            out.append(f"{node[1]}{{{node[2]}}}")
+        else:
+            decls = [d for d in node[2] if _custom_name(d) in keep | {None}]
+            if any(re.sub(r"/\*.*?\*/", "", d, flags=re.S).strip() for d in decls):
+                out.append(f"{node[1]}{{{';'.join(decls)}}}")
+    return "\n".join(out)
+
+
+def prune_custom_properties(sheets: dict[str, str], extra_refs: set[str] = frozenset()) -> dict[str, str]:
+    """``sheets`` (name -> CSS, all loaded by the same pages) without the declarations of
+    custom properties nothing reads; rules left empty go, also inside @media and the like.
+
+    Why: after prune_css, nbconvert's main sheet is still ~127 kB (38 kB gzip), render-
+    blocking on every notebook page (slow on a phone's connection), and ~87 kB of it are
+    custom properties (many data: URI icons) that none of the remaining rules reads.
+
+    Read are: the names in var() of the ordinary declarations of all ``sheets`` (a custom
+    property set in one sheet may be read in another), of other at-rules' bodies, and
+    ``extra_refs`` (the site's own CSS, CSS left in the pages); then, until nothing changes,
+    those in the values of the custom properties that stay (``--a: var(--b)`` keeps --b).
+    Names are matched exactly (custom properties are case-sensitive); the declarations that
+    stay keep their text and order, so the same input gives the same bytes."""
+    parsed = {name: _parse(css) for name, css in sheets.items()}
+    refs: set[str] = set(extra_refs)
+    values: dict[str, list[str]] = {}
+    for nodes in parsed.values():
+        _collect(nodes, refs, values)
+    keep, todo = set(), sorted(refs)
+    while todo:
+        name = todo.pop()
+        if name in keep:
+            continue
+        keep.add(name)
+        todo.extend(sorted(r for decl in values.get(name, ()) for r in var_refs(decl) - keep))
+    return {name: _render(nodes, keep) for name, nodes in parsed.items()}
