@@ -205,7 +205,9 @@ def _write_css(config) -> None:
 def _site_css_refs(config) -> set[str]:
     """The custom properties the site's other stylesheets on a notebook page read: the
     theme's (Material's, the overrides') and ``extra_css`` (docs/assets/extra.css)."""
-    paths = [p for d in config.theme.dirs for p in sorted(Path(d).rglob("*.css"))]
+    # The theme's sheets live in assets/ (Material's theme folder also holds ~14,000 icons:
+    # walking all of it cost 0.1 s per language and build).
+    paths = [p for d in config.theme.dirs for p in sorted(Path(d).glob("assets/**/*.css"))]
     for entry in config.extra_css:
         path = Path(config.docs_dir) / str(entry)
         if "://" not in str(entry) and path.is_file():
