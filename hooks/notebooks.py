@@ -20,6 +20,7 @@ languages); this hook only puts them into the build:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -65,9 +66,31 @@ def on_pre_build(config, **kwargs) -> None:
         _paths.update({k: Path(v) for k, v in saved.items()})
         return
     cmd = [sys.executable, "-m", "tools.notebooks", "--out", str(out), "--cache", str(cache)]
+    spec = _prerender_spec(config)
+    if spec is not None:  # the pages' HTML is made there too, beside the figures
+        spec_path = out.parent / "prerender.json"
+        spec_path.parent.mkdir(parents=True, exist_ok=True)
+        spec_path.write_text(json.dumps(spec, sort_keys=True), encoding="utf-8")
+        cmd += ["--prerender", str(spec_path)]
     _proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     _stamp[:] = [out / ".stamp.json", fp]
+
+
+# The options of mkdocs-jupyter that its cache key and its conversion read.
+_PRERENDER_KEYS = ("execute", "kernel_name", "theme", "allow_errors", "show_input", "no_input",
+                   "no_prompt", "remove_tag_config", "highlight_extra_classes", "include_requirejs",
+                   "custom_mathjax_url", "toc_depth")
+
+
+def _prerender_spec(config) -> dict | None:
+    """What ``tools.notebooks --prerender`` needs to fill mkdocs-jupyter's cache, or None
+    when the plugin is absent, caches nothing, or decides per notebook (execute_ignore)."""
+    plugin = config.plugins.get("mkdocs-jupyter")
+    if plugin is None or not plugin.config["cache"] or plugin.config["execute_ignore"]:
+        return None
+    settings = {key: plugin.config[key] for key in _PRERENDER_KEYS}
+    return {"settings": settings, "cache_dir": str(Path(plugin.config["cache_dir"]).resolve())}
 
 
 def _wait(config) -> None:

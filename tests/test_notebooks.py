@@ -334,3 +334,33 @@ def test_the_shared_notebook_stylesheet_is_pruned(site_dir):
             inline = "".join(m.group(0) for m in hook._INLINE_CSS_RE.finditer(html))
             assert hook.var_refs(inline) <= _declared(site_css), (prefix, name)
     assert "--jp-icon-add: url(" not in sheets  # an icon no notebook page shows
+
+
+def test_prerender_fills_the_cache_mkdocs_jupyter_reads(tmp_path):
+    # tools.notebooks --prerender converts the pages beside the figures; it only saves time
+    # if mkdocs-jupyter then finds each page under the key it computes from ITS options
+    # (after they went through JSON to the subprocess) and reads the HTML it would make.
+    import nbformat
+    from mkdocs.config import load_config
+    from mkdocs_jupyter import convert
+    from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path
+
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    plugin = config.plugins["mkdocs-jupyter"]
+    spec = json.loads(json.dumps(_hook()._prerender_spec(config)))
+    assert Path(spec["cache_dir"]).is_absolute()
+    path = tmp_path / "tiny.ipynb"
+    path.write_text(nbformat.writes(_tiny("en")), encoding="utf-8")
+    [written] = notebooks.prerender([path], spec["settings"], tmp_path / "cache")
+    exec_nb = plugin.config["execute"]
+    assert written == _get_cache_path(tmp_path / "cache", _compute_cache_key(str(path), plugin.config, exec_nb))
+    cached = json.loads(written.read_text(encoding="utf-8"))
+    assert set(cached) == {"content", "toc_tokens", "title"}
+    assert cached["content"] == convert.nb2html(
+        str(path), execute=exec_nb, kernel_name=plugin.config["kernel_name"], theme=plugin.config["theme"],
+        allow_errors=plugin.config["allow_errors"], show_input=plugin.config["show_input"],
+        no_input=plugin.config["no_input"], no_prompt=plugin.config["no_prompt"],
+        remove_tag_config=plugin.config["remove_tag_config"],
+        highlight_extra_classes=plugin.config["highlight_extra_classes"],
+        include_requirejs=plugin.config["include_requirejs"], custom_mathjax_url=plugin.config["custom_mathjax_url"])
+    assert notebooks.prerender([path], spec["settings"], tmp_path / "cache") == []  # already there
