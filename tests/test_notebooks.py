@@ -148,6 +148,12 @@ def test_built_notebook_page(site_dir, name, lang):
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert text(code[0]).startswith(f'LANG = "{lang}"')
     assert all(c["execution_count"] for c in code) and any(c["outputs"] for c in code)
+    # each cell that uses LANG draws (check_lang_cells), and its figure is its output: the
+    # build runs matplotlib non-interactively (tools/notebooks.py PREAMBLE), so a figure that
+    # is not the cell's value would be lost without an error
+    for cell in code[1:]:
+        if notebooks.uses_lang(text(cell)):
+            assert any("image/svg+xml" in o.get("data", {}) for o in cell["outputs"]), text(cell)[:80]
     assert f'href="{name}.ipynb"' in html and f'href="../../{name}/"' in html
 
 
