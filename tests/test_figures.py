@@ -121,10 +121,12 @@ def test_cache_regenerates_only_when_missing(tmp_path, monkeypatch):
 
 def test_longest_groups_go_first(tmp_path, monkeypatch):
     calls = record_generations(monkeypatch)
-    # file order would be bias (bias.py) first; clone_drift is the longer group
-    assert figures.GROUP_COST_S["snippets.clone_drift"] > figures.GROUP_COST_S["snippets.bias"]
-    figures.ensure_cached(["bias_relu", "clone_drift", "bias_prior"], "cpu", tmp_path, jobs=1)
-    assert calls == ["clone_drift", "bias_relu", "bias_prior"]
+    # file order would be collapsed_width (collapsed_width.py) first; he_deep_relu is the
+    # longer group, and the two bias figures keep their order within their group
+    cost = figures.GROUP_COST_S
+    assert cost.get("snippets.collapsed_width", 1) < cost["snippets.he_deep_relu"] < cost["snippets.bias"]
+    figures.ensure_cached(["collapsed_width", "bias_relu", "he_deep_relu", "bias_prior"], "cpu", tmp_path, jobs=1)
+    assert calls == ["bias_relu", "bias_prior", "he_deep_relu", "collapsed_width"]
     assert set(figures.GROUP_COST_S) <= {f.module for f in figures.FIGURES.values()}
 
 
