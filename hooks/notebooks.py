@@ -12,7 +12,8 @@ languages); this hook only puts them into the build:
   selector and hreflang links need.
 * mkdocs-jupyter evicts every cache entry its current build did not use, and i18n builds
   the languages one after the other, so each language evicted the other's rendered
-  pages; ``on_post_build`` marks both languages' entries as used first.
+  pages; ``on_files`` marks both languages' entries as used.
+* The shared notebook stylesheets are pruned and written once, after the last language.
 * nbconvert's page template loads MathJax 2 from a CDN; the notebooks have no math and
   the site typesets its own math at build time, so that script and its configuration go.
 """
@@ -141,6 +142,7 @@ def on_files(files, config, **kwargs):
         # into the root sitemap.xml (i18n's template, with hreflang alternates) like any page;
         # hooks/page_sitemaps.py then also writes the one-entry sitemap Material's selector fetches
         config.plugins["i18n"].i18n_files_per_language.setdefault(lang, []).append(pages[lang])
+    _keep_rendered_pages(config)
     return files
 
 
@@ -203,9 +205,9 @@ def on_page_content(html: str, page, config, files, **kwargs) -> str:
     return links + html
 
 
-@event_priority(50)  # before mkdocs-jupyter's on_post_build evicts "unused" cache entries
-def on_post_build(config, **kwargs) -> None:
-    _write_css(config)
+def _keep_rendered_pages(config) -> None:
+    """Mark both languages' rendered pages as used in mkdocs-jupyter's cache: its
+    on_post_build evicts every entry the current language's build did not use."""
     plugin = config.plugins.get("mkdocs-jupyter")
     if plugin is None or not plugin.config["cache"]:
         return
@@ -214,6 +216,12 @@ def on_post_build(config, **kwargs) -> None:
     for path in _paths.values():
         key = _compute_cache_key(str(path), plugin.config, plugin.config["execute"])
         plugin._used_cache_paths.add(_get_cache_path(plugin.config["cache_dir"], key))
+
+
+@event_priority(-200)  # after mkdocs-static-i18n (-100) has built every language
+def on_post_build(config, **kwargs) -> None:
+    if not config.plugins["i18n"].building:  # once, with the classes of every language's pages
+        _write_css(config)
 
 
 def _write_css(config) -> None:

@@ -290,8 +290,6 @@ def prerender(paths: list[Path], settings: dict, cache_dir: Path) -> list[Path]:
     hashes them with the notebook's bytes, so different options just miss the cache, and
     mkdocs-jupyter converts as before). Returns the cache files written.
     """
-    import json as _json
-
     from mkdocs_jupyter import convert
     from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path, _get_nb_toc_tokens
 
@@ -306,7 +304,7 @@ def prerender(paths: list[Path], settings: dict, cache_dir: Path) -> list[Path]:
         toc_tokens, title = _get_nb_toc_tokens(str(path), settings["toc_depth"])
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
-        tmp.write_text(_json.dumps({"content": body, "toc_tokens": toc_tokens, "title": title}), encoding="utf-8")
+        tmp.write_text(json.dumps({"content": body, "toc_tokens": toc_tokens, "title": title}), encoding="utf-8")
         tmp.replace(target)
         written.append(target)
     return written
