@@ -796,7 +796,7 @@ def plot_symmetry(data: dict, lang: str):
     t = LABELS[lang]
     train = data["train"]
     steps = train["log_steps"]
-    with figure_style():
+    with figure_style(lang):
         fig, (a, b, c) = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
         for name, run in train["runs"].items():
             for r, (loss, sigma2) in enumerate(zip(run["loss"], run["sigma2"])):
@@ -830,7 +830,7 @@ def plot_relu(data: dict, lang: str):
     t = LABELS[lang]
     train = data["train"]
     epochs = list(range(train["epochs"] + 1))
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
         for ax, lr in zip(axes[:2], train["lrs"]):
             for i, b in enumerate(train["biases"]):
@@ -868,7 +868,7 @@ def plot_prior(data: dict, lang: str):
     t = LABELS[lang]
     tasks = data["tasks"]
     colors = {"zero": "C7", "prior": "C1"}
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(2, 3, figsize=(12, 6.4), layout="constrained")
         for col, (task, td) in enumerate(tasks.items()):
             for row, opt in enumerate(OPTIMIZERS):

@@ -363,7 +363,7 @@ def plot_figure(data: dict, lang: str):
     from snippets.plotting import figure_style
 
     t = FIGURE_LABELS[lang]
-    with figure_style():
+    with figure_style(lang):
         fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained",
                                           gridspec_kw={"width_ratios": [2, 1]})
         for i, name in enumerate(data["order"]):

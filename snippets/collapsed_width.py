@@ -268,7 +268,7 @@ def plot_collapsed_width(data: dict, lang: str):
 
     t = LABELS[lang]
     models = list(STARTS) + ["linear"]
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), layout="constrained",
                                  gridspec_kw={"width_ratios": [1, 1, 1.1]})
         for ax, target in zip(axes[:2], TARGETS):

@@ -328,7 +328,7 @@ def plot_conv_attention(data: dict, lang: str):
 
     t = LABELS[lang]
     seed = data["provenance"]["seeds"][0]
-    with figure_style():
+    with figure_style(lang):
         fig = plt.figure(figsize=(11, 3.8), layout="constrained")
         left, mid, right = fig.subfigures(1, 3, width_ratios=[1.1, 1, 1])
         axes = left.subplots(2, 1)

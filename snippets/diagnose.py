@@ -533,7 +533,7 @@ def plot_report(report: dict, lang: str = "en"):
     from snippets.plotting import figure_style
 
     t = LABELS[one_of("lang", lang, LABELS)]
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(2, 2, figsize=(9, 6), layout="constrained")
         axes = axes.ravel()
         _draw(axes, report, color="C0")
@@ -550,7 +550,7 @@ def plot_figure(data: dict, lang: str):
     from snippets.plotting import figure_style
 
     t = LABELS[lang]
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(1, 4, figsize=(12, 3.6), layout="constrained")
         for case in (c for c in CASES if c in data["runs"]):   # the module's order, not the JSON's
             _draw(axes, data["runs"][case], label=t["cases"][case], color=COLORS[case], param_only=True)

@@ -18,12 +18,15 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import functools
 import hashlib
+import html
 import importlib
 import inspect
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ from importlib import metadata
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+FONTS_MODULE = PACKAGE_DIR.parent / "tools" / "fonts.py"  # cuts the font each Chinese SVG embeds
 LANGS = ("en", "zh")
 
 
@@ -122,8 +126,8 @@ def _versions() -> dict[str, str]:
 
 
 def cache_key(name: str, device: str) -> str:
-    digest = hashlib.sha256(f"{name}\0{device}\0{sorted(_versions().items())}".encode())
-    for path in source_files(name):
+    digest = hashlib.sha256(f"{name}\0{device}\0{sorted(_versions().items())}\0{font_identity()}".encode())
+    for path in [*source_files(name), FONTS_MODULE]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -165,7 +169,7 @@ def generate(name: str, out_dir: Path, device: str = "cpu", large: bool = False)
     )
     plot = getattr(module, fig.plot)
     for lang in LANGS:
-        save_svg(plot(data, lang), out_dir / f"{name}.{lang}.svg", salt=name)
+        save_svg(plot(data, lang), out_dir / f"{name}.{lang}.svg", salt=name, lang=lang)
     return [out_dir / f for f in outputs(name)]
 
 
@@ -198,24 +202,84 @@ def _keep_freed_memory() -> None:
 _MALLOC_TUNED = False
 
 
-def save_svg(fig, path: Path, salt: str) -> None:
-    """Write a reproducible SVG: fixed hash salt, no date, text kept as text.
+def save_svg(fig, path: Path, salt: str, lang: str) -> None:
+    """Write a reproducible SVG: fixed hash salt, no date, text kept as text, fonts the
+    project's (``snippets.plotting``); a Chinese one carries its cut of Noto Sans SC.
 
     A figure laid out by constrained layout already fits its canvas (checked for every
     figure: its tight bounding box lies within 0.04 inch of the edges), so it is saved as
     is; ``bbox_inches="tight"`` would draw it twice, about half the plotting time of the
     build. Other figures are cropped to their tight bounding box.
     """
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
+    from snippets.plotting import finish, project_fonts
+
     tight = None if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine) else "tight"
-    with _shared_text_measure(), matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
-        fig.savefig(path, format="svg", metadata={"Date": None}, bbox_inches=tight)
+    out = io.StringIO()
+    with _shared_text_measure(), project_fonts(), matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
+        finish(fig).savefig(out, format="svg", metadata={"Date": None}, bbox_inches=tight)
     plt.close(fig)
+    svg = out.getvalue()
+    path.write_text(embed_cjk_font(svg) if lang == "zh" else svg, encoding="utf-8")
+
+
+TEXT_RE = re.compile(r"<text\b[^>]*font-family: *'([^']+)'[^>]*>(.*?)</text>", re.S)
+
+
+def cjk_text(svg: str) -> str:
+    """The characters of the SVG's text drawn in Noto Sans SC (the Chinese figures' font)."""
+    from snippets.plotting import CJK_FAMILY
+
+    return "".join(html.unescape(body) for family, body in TEXT_RE.findall(svg) if family == CJK_FAMILY)
+
+
+def embed_cjk_font(svg: str) -> str:
+    """``svg`` with the Noto Sans SC glyphs its text uses embedded (WOFF2, ``@font-face``) and
+    marked ``xml:lang="zh-CN"``: readers without a Chinese font see the right glyphs, in their
+    Simplified Chinese forms, laid out as they were measured here."""
+    import base64
+
+    from snippets.plotting import CJK_FAMILY, cjk_font_path
+    from tools.fonts import cut
+
+    source = cjk_font_path()
+    wanted = {ord(c) for c in cjk_text(svg)} & _cjk_cmap()
+    if not wanted:
+        raise ValueError("svg: a Chinese figure with no text in its Chinese font")
+    font = base64.b64encode(cut(source, wanted, flavor="woff2", hinting=False)).decode("ascii")
+    face = (f"@font-face {{font-family: '{CJK_FAMILY}'; "
+            f"src: url(data:font/woff2;base64,{font}) format('woff2')}}\n")
+    style = '<style type="text/css">'
+    if svg.count(style) != 1 or svg.count("<svg ") != 1:
+        raise ValueError("svg: expected one <svg> and one <style> element (matplotlib's SVG)")
+    return svg.replace(style, style + face, 1).replace("<svg ", '<svg xml:lang="zh-CN" ', 1)
+
+
+@functools.cache
+def _cjk_cmap() -> set[int]:
+    from snippets.plotting import cjk_font_path
+    from tools.fonts import codepoints_of
+
+    return codepoints_of(cjk_font_path())
+
+
+@functools.cache
+def font_identity() -> str:
+    """The Chinese figures' font, by name and version (part of every figure's cache key), and
+    the versions of what cuts it."""
+    from fontTools.ttLib import TTFont
+
+    from snippets.plotting import CJK_FAMILY, cjk_font_path
+
+    version = TTFont(cjk_font_path(), lazy=True)["name"].getDebugName(5)
+    return f"{CJK_FAMILY} {version}; " + ", ".join(f"{p} {metadata.version(p)}" for p in ("fonttools", "brotli"))
 
 
 _TEXT_TO_PATH = None  # the one text measurer of this process (see _shared_text_measure)

@@ -521,7 +521,7 @@ def plot_figure(data: dict, lang: str):
 
     t = LABELS[lang]
     fws = ("torch", "keras", "flax")
-    with figure_style():
+    with figure_style(lang):
         fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.2), width_ratios=(4.2, 1), layout="constrained")
         width = 0.27
         for i, bar in enumerate(data["bars"]):

@@ -296,7 +296,7 @@ def plot_figure(data: dict, lang: str):
     t = LABELS[lang]
     layers = data["layers"]
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(layers)))
-    with figure_style(8):
+    with figure_style(lang):
         fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), layout="constrained", sharex="row")
         for row, kind in enumerate(("act", "grad")):
             edges = data[f"{kind}_edges"]

@@ -331,7 +331,7 @@ def plot_figure(data: dict, lang: str):
 
     t = LABELS[lang]
     runs = data["runs"]
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(1, len(runs), figsize=(10, 3.8), layout="constrained", sharey=True)
         for ax, run in zip(axes, runs):
             epochs = list(range(run["epochs"] + 1))

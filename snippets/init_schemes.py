@@ -299,7 +299,7 @@ def plot_figure(data: dict, lang: str):
     t = LABELS[lang]
     edges = np.asarray(data["edges"])
     mid = (edges[1:] + edges[:-1]) / 2
-    with figure_style():
+    with figure_style(lang):
         fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
         for dist, color in zip(DISTRIBUTIONS, ("C0", "C1", "C2")):
             ax.step(mid, data["hist"][dist], where="mid", color=color, label=t["dists"][dist])

@@ -304,7 +304,7 @@ def plot_figure(data: dict, lang: str):
 
     t = LABELS[lang]
     init_data, tr = data["at_init"], data["training"]
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.7), layout="constrained")
         ax = axes[0]
         lags = list(range(init_data["length"]))

@@ -381,7 +381,7 @@ def plot_figure(data: dict, lang: str):
 
     t = LABELS[lang]
     runs = data["runs"]
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(2, len(runs), figsize=(10, 7), layout="constrained")
         for col, (act, run) in enumerate(runs.items()):
             s = run["summary"]

@@ -417,7 +417,7 @@ def plot_figure(data: dict, lang: str):
     init, runs = data["init"], data["runs"]
     gains, depth = init["gains"], init["depth"]
     ref = gains.index(init["reference_gain"])
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.9), layout="constrained")
         for ax, key in zip(axes[:2], ("rms", "rel_grad")):
             for norm, r in init["runs"].items():

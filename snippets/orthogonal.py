@@ -315,7 +315,7 @@ def plot_figure(data: dict, lang: str):
                     va="top", fontsize=7.5, color="0.25",
                     bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
 
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(1, 3, figsize=(12.5, 4), layout="constrained")
         ax = axes[0]
         depths = [d for d in LINEAR_DEPTHS if d in data["depths"]]

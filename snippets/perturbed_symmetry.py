@@ -271,7 +271,7 @@ def plot_perturbed_symmetry(data: dict, lang: str):
 
     t = LABELS[lang]
     log = data["log"]
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained")
         for i, k in enumerate(data["keys"]):
             e = data["epsilons"][i]

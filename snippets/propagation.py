@@ -343,7 +343,7 @@ def _plot_rows(data: dict, lang: str, keys: list[str]):
 
     t = LABELS[lang]
     acts = list(ACTIVATIONS)
-    with figure_style(8):
+    with figure_style(lang):
         fig, axes = plt.subplots(len(keys), len(acts), figsize=(11, 3.2 * len(keys)),
                                  layout="constrained", squeeze=False)
         layers = list(range(1, data["depth"] + 1))
@@ -393,7 +393,7 @@ def plot_histograms(data: dict, lang: str):
     edges = data["edges"]
     centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
     show = [1, 2, 4, 7, 10]
-    with figure_style(8):
+    with figure_style(lang):
         fig, axes = plt.subplots(1, len(data["schemes"]), figsize=(11, 3.4), layout="constrained",
                                  sharey=True)
         for ax, s, name in zip(axes, range(len(data["schemes"])), data["schemes"]):

@@ -471,7 +471,7 @@ def plot_figure(data: dict, lang: str):
 
     t = LABELS[lang]
     init, runs = data["init"], data["runs"]
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.9), layout="constrained")
         ax = axes[0]
         blocks = list(range(init["blocks"] + 1))

@@ -84,7 +84,7 @@ def plot_zero_point(data: dict, lang: str):
     from snippets.plotting import figure_style
 
     t = LABELS[lang]
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained")
         for ax, act in zip(axes, CURVATURE_ACTIVATIONS):
             d = data[act]

@@ -173,7 +173,7 @@ def plot_figure(data: dict, lang: str):
 
     t = LABELS[lang]
     log, inits = data["log"], data["inits"]
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(2, 3, figsize=(10, 6.4), layout="constrained")
         for r, init in enumerate(inits):
             kw = {"color": COLORS[init], "label": t["inits"][init]}

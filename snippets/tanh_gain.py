@@ -94,7 +94,7 @@ def plot_figure(data: dict, lang: str):
     from snippets.plotting import figure_style
 
     t = LABELS[lang]
-    with figure_style():
+    with figure_style(lang):
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
         g = [c["gain"] for c in data["curve"]]
         left.plot(g, [c["q"] for c in data["curve"]], color="C0", label=t["q"])

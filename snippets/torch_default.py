@@ -120,7 +120,7 @@ def plot_figure(data: dict, lang: str):
 
     t = LABELS[lang]
     layers = range(1, data["depth"] + 1)
-    with figure_style():
+    with figure_style(lang):
         fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained")
         for init, res in data["runs"].items():
             kw = {"color": COLORS[init], "label": t["inits"][init],

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from snippets import figures
+from snippets import figures, plotting
 
 ROOT = figures.PACKAGE_DIR.parent
 
@@ -145,11 +145,11 @@ def test_shared_text_measure_changes_no_byte(tmp_path):
 
     make = matplotlib.text.TextToPath
     fig = log_figure()
-    with matplotlib.rc_context({"svg.hashsalt": "x", "svg.fonttype": "none"}):
-        fig.savefig(tmp_path / "plain.svg", format="svg", metadata={"Date": None})
+    with plotting.project_fonts(), matplotlib.rc_context({"svg.hashsalt": "x", "svg.fonttype": "none"}):
+        plotting.finish(fig).savefig(tmp_path / "plain.svg", format="svg", metadata={"Date": None})
     plt.close(fig)
     for name in ("shared1.svg", "shared2.svg"):  # the second one reuses the first one's caches
-        figures.save_svg(log_figure(), tmp_path / name, salt="x")
+        figures.save_svg(log_figure(), tmp_path / name, salt="x", lang="en")
         assert (tmp_path / name).read_bytes() == (tmp_path / "plain.svg").read_bytes()
     assert matplotlib.text.TextToPath is make  # the swap is undone
 
@@ -218,3 +218,118 @@ def test_every_declared_figure_exists():
     for name, fig in figures.FIGURES.items():
         module = importlib.import_module(fig.module)
         assert callable(getattr(module, fig.compute)) and callable(getattr(module, fig.plot)), name
+
+
+# --- legibility: every text element at >= 11 CSS px where the figure is read --------------
+
+def _scale(transform: str) -> float:
+    """How much an SVG ``transform`` list scales lengths (rotate and translate: not at all)."""
+    import math
+    import re
+
+    factor = 1.0
+    for op, args in re.findall(r"(\w+)\(([^)]*)\)", transform or ""):
+        nums = [float(v) for v in re.split(r"[\s,]+", args.strip()) if v]
+        if op == "scale":
+            factor *= math.sqrt(abs(nums[0] * (nums[1] if len(nums) > 1 else nums[0])))
+        elif op == "matrix":
+            factor *= math.sqrt(abs(nums[0] * nums[3] - nums[1] * nums[2]))
+        elif op not in ("translate", "rotate"):
+            raise AssertionError(f"transform {op}() not handled")
+    return factor
+
+
+def text_pieces(svg: str) -> list[tuple[float, str, str]]:
+    """(font size in the SVG's user units, times any scaling around it; first font family;
+    text) of every piece of text, ``<tspan>`` included: what matplotlib writes with
+    ``svg.fonttype: none``."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    found = []
+
+    def walk(el, scale):
+        scale *= _scale(el.get("transform"))
+        style = el.get("style", "")
+        size = re.search(r"font-size:\s*([\d.]+)px", style)
+        family = re.search(r"font-family:\s*'([^']+)'", style)
+        text = (el.text or "").strip()
+        if size and text:
+            found.append((float(size.group(1)) * scale, family.group(1) if family else "", text))
+        for child in el:
+            walk(child, scale)
+
+    walk(ET.fromstring(svg.encode()), 1.0)
+    return found
+
+
+def rendered_text(svg: str) -> dict[str, list[tuple[float, str]]]:
+    """Each text's size in CSS px as readers see it: on a desktop, where the image is at most
+    the content column wide (``plotting.COLUMN_PX``), and on a phone, where the zoom shows it
+    at its natural size (1 SVG point = 4/3 CSS px)."""
+    import re
+
+    head = re.search(r'<svg[^>]*\bwidth="([\d.]+)pt"[^>]*viewBox="0 0 ([\d.]+) ', svg)
+    assert head, "an SVG with a width in pt and a viewBox (matplotlib's)"
+    natural_px, view_w = float(head.group(1)) * 4 / 3, float(head.group(2))
+    shown = {"desktop": min(natural_px, plotting.COLUMN_PX), "phone": natural_px}
+    return {where: [(size * px / view_w, text) for size, _, text in text_pieces(svg)] for where, px in shown.items()}
+
+
+def too_small(svg: str) -> list[str]:
+    return [f"{where}: {text!r} at {size:.1f} px" for where, texts in rendered_text(svg).items()
+            for size, text in texts if size < plotting.MIN_TEXT_PX - 1e-6]
+
+
+def test_every_figure_text_is_at_least_11_css_px(generated):
+    small = {f: too_small((generated[0] / f).read_text(encoding="utf-8"))
+             for name in figures.FIGURES for f in figures.outputs(name) if f.endswith(".svg")}
+    small = {f: s for f, s in small.items() if s}
+    assert not small, "\n".join(f"{f}: {len(s)} texts below {plotting.MIN_TEXT_PX} px, e.g. {s[:3]}"
+                                for f, s in small.items())
+
+
+def test_text_size_check_sees_small_text():
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="720pt" height="100pt" viewBox="0 0 720 100">'
+           '<g transform="translate(1 2) scale(0.5)"><text style="font-size: 18px">a</text></g>'
+           '<text style="font-size: 9px"><tspan style="font-size: 6.3px">b</tspan></text></svg>')
+    sizes = rendered_text(svg)
+    # 720 pt = 960 px natural, shown 688 px wide on a desktop: 9 user units = 8.6 px there
+    assert [round(s, 2) for s, _ in sizes["desktop"]] == [round(9 * 688 / 720, 2), round(6.3 * 688 / 720, 2)]
+    assert [round(s, 2) for s, _ in sizes["phone"]] == [12.0, 8.4]
+    assert len(too_small(svg)) == 4
+
+
+# --- the Chinese figures carry their font ---------------------------------------------------
+
+CJK_RE = "[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]"
+
+
+def embedded_font(svg: str) -> set[int]:
+    """The code points of the WOFF2 font a Chinese SVG embeds."""
+    import base64
+    import io
+    import re
+
+    from fontTools.ttLib import TTFont
+
+    faces = re.findall(r"@font-face \{font-family: '([^']+)'; src: url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)", svg)
+    assert [f for f, _ in faces] == [plotting.CJK_FAMILY], "one @font-face, for the Chinese font"
+    return set(TTFont(io.BytesIO(base64.b64decode(faces[0][1]))).getBestCmap())
+
+
+def test_chinese_figures_embed_every_glyph_they_use(generated):
+    import re
+
+    for name in figures.FIGURES:
+        svg = (generated[0] / f"{name}.zh.svg").read_text(encoding="utf-8")
+        assert '<svg xml:lang="zh-CN" ' in svg, name
+        cmap, text = embedded_font(svg), figures.cjk_text(svg)
+        assert re.search(CJK_RE, text), f"{name}: no Chinese text in the Chinese font"
+        missing = sorted({c for c in text if ord(c) not in cmap})
+        assert not missing, f"{name}: the embedded font lacks {missing}"
+        # Chinese only in the Chinese font (mathtext would draw it with DejaVu: boxes)
+        stray = [t for _, family, t in text_pieces(svg) if re.search(CJK_RE, t) and family != plotting.CJK_FAMILY]
+        assert not stray, f"{name}: Chinese outside the Chinese font: {stray[:3]}"
+        en = (generated[0] / f"{name}.en.svg").read_text(encoding="utf-8")
+        assert "@font-face" not in en and not re.search(CJK_RE, en), name
