@@ -1,6 +1,7 @@
 """snippets/figures.py: figure generation, the content-hash cache and the CLI."""
 
 import json
+from pathlib import Path
 import shutil
 import subprocess
 import sys
@@ -297,7 +298,7 @@ def test_text_size_check_sees_small_text():
     # 720 pt = 960 px natural, shown 688 px wide on a desktop: 9 user units = 8.6 px there
     assert [round(s, 2) for s, _ in sizes["desktop"]] == [round(9 * 688 / 720, 2), round(6.3 * 688 / 720, 2)]
     assert [round(s, 2) for s, _ in sizes["phone"]] == [12.0, 8.4]
-    assert len(too_small(svg)) == 4
+    assert len(too_small(svg)) == 3  # a on the desktop, b on both
 
 
 # --- the Chinese figures carry their font ---------------------------------------------------
@@ -333,3 +334,57 @@ def test_chinese_figures_embed_every_glyph_they_use(generated):
         assert not stray, f"{name}: Chinese outside the Chinese font: {stray[:3]}"
         en = (generated[0] / f"{name}.en.svg").read_text(encoding="utf-8")
         assert "@font-face" not in en and not re.search(CJK_RE, en), name
+
+
+# --- the same SVGs whatever fonts the building machine has ----------------------------------
+
+def _font_named(source, family: str, out) -> None:
+    """A copy of ``source`` that calls itself ``family``: a stand-in for a font some machine
+    has installed under that name (another version, other glyph widths)."""
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(source)
+    for record in font["name"].names:
+        if record.nameID in (1, 4, 16):
+            record.string = family
+        elif record.nameID == 6:
+            record.string = family.replace(" ", "")
+    font.save(out)
+
+
+def _generate_with_home(name: str, home, out) -> None:
+    """Figure ``name`` made in a fresh process whose user fonts are ``home/.local/share/fonts``
+    (matplotlib and fontconfig both look there) and whose matplotlib font cache is new."""
+    import os
+
+    env = {**os.environ, "HOME": str(home), "MPLCONFIGDIR": str(home / "mpl"), "XDG_CACHE_HOME": str(home / "cache")}
+    subprocess.run([sys.executable, "-m", "snippets.figures", "--out", str(out), "--only", name],
+                   cwd=ROOT, check=True, capture_output=True, env=env)
+
+
+def test_svgs_do_not_depend_on_the_machines_fonts(tmp_path):
+    """Built on a machine with its own fonts installed under the names the figures use (a
+    Chinese "Noto Sans SC", "Noto Sans CJK SC", a "DejaVu Sans", all with other glyphs), the
+    figure comes out byte for byte as on a machine without them."""
+    from tools.fonts import cut
+
+    name = "init_distributions"
+    plain, crowded = tmp_path / "plain", tmp_path / "crowded"
+    (plain / "home").mkdir(parents=True)
+    _generate_with_home(name, plain / "home", plain / "out")
+    fonts = crowded / "home" / ".local" / "share" / "fonts"
+    fonts.mkdir(parents=True)
+    zh = (plain / "out" / f"{name}.zh.svg").read_text(encoding="utf-8")
+    serif = Path(plotting.cjk_font_path()).with_name("NotoSerifSC-Regular.otf")
+    (tmp_path / "serif.otf").write_bytes(cut(serif, {ord(c) for c in zh if ord(c) >= 32}, flavor="woff", hinting=False))
+    from fontTools.ttLib import TTFont
+
+    stand_in = TTFont(tmp_path / "serif.otf")
+    stand_in.flavor = None
+    stand_in.save(tmp_path / "serif-plain.otf")
+    for family in ("Noto Sans SC", "Noto Sans CJK SC", "DejaVu Sans"):
+        _font_named(tmp_path / "serif-plain.otf", family, fonts / f"{family.replace(' ', '')}.otf")
+    _generate_with_home(name, crowded / "home", crowded / "out")
+    for lang in plotting.LANGS:
+        f = f"{name}.{lang}.svg"
+        assert (crowded / "out" / f).read_bytes() == (plain / "out" / f).read_bytes(), f
