@@ -223,7 +223,7 @@ def save_svg(fig, path: Path, salt: str, lang: str) -> None:
 
     tight = None if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine) else "tight"
     out = io.StringIO()
-    with _shared_text_measure(), project_fonts(), matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
+    with _shared_text_measure(), project_fonts(lang), matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
         finish(fig).savefig(out, format="svg", metadata={"Date": None}, bbox_inches=tight)
     plt.close(fig)
     svg = out.getvalue()

@@ -59,16 +59,17 @@ def _check_lang(lang) -> str:
 
 
 @contextlib.contextmanager
-def project_fonts():
+def project_fonts(lang: str):
     """Inside the block matplotlib finds only the fonts the project brings: its own (DejaVu)
-    and Noto Sans SC. A font the machine has (another Noto Sans SC, a Noto Sans CJK, Arial)
-    would change how labels are measured, so the same code would draw different SVGs."""
+    and, for ``lang="zh"``, Noto Sans SC. A font the machine has (another Noto Sans SC, a Noto
+    Sans CJK, Arial) would change how labels are measured: the same code would draw
+    different SVGs on different machines."""
     import matplotlib
     from matplotlib import font_manager
 
     manager = font_manager.fontManager
-    cjk = str(cjk_font_path())
-    if not any(f.fname == cjk for f in manager.ttflist):
+    cjk = str(cjk_font_path()) if _check_lang(lang) == "zh" else None
+    if cjk and not any(f.fname == cjk for f in manager.ttflist):
         manager.addfont(cjk)
     bundled = str(Path(matplotlib.get_data_path(), "fonts"))
     saved = manager.ttflist
@@ -88,9 +89,8 @@ def figure_style(lang: str):
     """rc settings and fonts for drawing one figure in ``lang`` ("en" or "zh")."""
     import matplotlib
 
-    _check_lang(lang)
     matplotlib.use("Agg")
-    with project_fonts(), matplotlib.rc_context({**SIZES, "font.family": FAMILIES[lang], "axes.unicode_minus": True}):
+    with project_fonts(lang), matplotlib.rc_context({**SIZES, "font.family": FAMILIES[lang], "axes.unicode_minus": True}):
         yield
 
 

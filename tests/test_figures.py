@@ -146,7 +146,7 @@ def test_shared_text_measure_changes_no_byte(tmp_path):
 
     make = matplotlib.text.TextToPath
     fig = log_figure()
-    with plotting.project_fonts(), matplotlib.rc_context({"svg.hashsalt": "x", "svg.fonttype": "none"}):
+    with plotting.project_fonts("en"), matplotlib.rc_context({"svg.hashsalt": "x", "svg.fonttype": "none"}):
         plotting.finish(fig).savefig(tmp_path / "plain.svg", format="svg", metadata={"Date": None})
     plt.close(fig)
     for name in ("shared1.svg", "shared2.svg"):  # the second one reuses the first one's caches
