@@ -13,6 +13,8 @@ mkdocs-static-i18n serves ``figures/NAME.svg`` in each language's own labels.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import re
 import subprocess
@@ -22,6 +24,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
+log = logging.getLogger("mkdocs.hooks.figures")
 _manifest: dict[str, str] | None = None
 _data: dict[str, dict] = {}  # figure JSON, parsed once per build
 
@@ -30,6 +33,7 @@ def _run_figures(config) -> dict[str, str]:
     root = Path(config.config_file_path).parent
     if str(root) not in sys.path:
         sys.path.append(str(root))
+    from snippets.figures import damaged
     from tools import fingerprint
 
     device = os.environ.get("FIGURES_DEVICE", "cpu")
@@ -37,13 +41,16 @@ def _run_figures(config) -> dict[str, str]:
     fp = fingerprint.fingerprint(root, ["snippets/*.py"], ["torch", "numpy", "matplotlib", "scikit-learn"], device)
     stamp = root / ".cache" / "figures" / ".stamp.json"
     manifest = fingerprint.load(stamp, fp)
-    if manifest is not None:
+    if manifest is not None and not any(damaged(Path(folder), name) for name, folder in manifest.items()):
         return manifest
     cmd = [sys.executable, "-m", "snippets.figures", "--cache", "--manifest",
            "--device", device, "--out", str(root / ".cache" / "figures")]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     if proc.returncode != 0:
         raise PluginError(f"figure generation failed ({' '.join(cmd)}):\n{proc.stderr}")
+    for line in proc.stderr.splitlines():
+        if line.startswith("figure cache:"):  # a damaged cache entry, made anew
+            log.info(line)
     manifest = json.loads(proc.stdout.strip().splitlines()[-1])
     fingerprint.save(stamp, fp, manifest)
     return manifest
@@ -57,26 +64,46 @@ def on_pre_build(config, **kwargs) -> None:
 
 
 def on_files(files, config, **kwargs):
+    from snippets.figures import outputs as figure_outputs  # importable: _run_figures put the root on sys.path
+
     for name, folder in (_manifest or {}).items():
-        for path in sorted(Path(folder).iterdir()):
-            files.append(File.generated(config, f"figures/{path.name}", abs_src_path=str(path)))
+        missing = [f for f in figure_outputs(name) if not (Path(folder) / f).is_file()]
+        if missing:  # i18n would quietly show the English SVG on the Chinese page
+            raise PluginError(f"figure {name}: {', '.join(missing)} missing from {folder}")
+        for f in figure_outputs(name):
+            files.append(File.generated(config, f"figures/{f}", abs_src_path=str(Path(folder) / f)))
     return files
 
 
 # Numbers quoted in the prose come from the figure data, never typed by hand:
 # "{{ symmetry_collapse.final.constant.accuracy | .0% }}" becomes "65%".
+LEFTOVER_RE = re.compile(r"\{\{|\}\}")  # what no placeholder may leave behind
 QUOTE_RE = re.compile(r"\{\{\s*([a-z0-9_]+)((?:\.[A-Za-z0-9_]+)+)\s*(?:\|\s*([^}]*?))?\s*\}\}")
 
 
-def quote(match: re.Match, data_for) -> str:
+def _where(markdown: str, pos: int, page) -> str:
+    return f"{page.file.src_uri}, line {markdown.count(chr(10), 0, pos) + 1}"
+
+
+def quote(match: re.Match, data_for, where: str = "") -> str:
+    """The figure value a placeholder names, formatted: only a finite number or a string."""
     name, path, fmt = match.group(1), match.group(2)[1:].split("."), match.group(3) or ""
+    at = f"{where}: " if where else ""
     value = data_for(name)
     for key in path:
         try:
             value = value[int(key)] if isinstance(value, list) else value[key]
         except (KeyError, IndexError, ValueError, TypeError):
-            raise PluginError(f"{match.group(0)}: figure data {name}.json has no {'.'.join(path)}")
-    return format(value, fmt)
+            raise PluginError(f"{at}{match.group(0)}: figure data {name}.json has no {'.'.join(path)}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise PluginError(f"{at}{match.group(0)}: expected a number or a string at {name}.{'.'.join(path)}, "
+                          f"got {type(value).__name__} {str(value)[:60]}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PluginError(f"{at}{match.group(0)}: {name}.{'.'.join(path)} is {value}, not a finite number")
+    try:
+        return format(value, fmt)
+    except (ValueError, TypeError) as err:
+        raise PluginError(f"{at}{match.group(0)}: format {fmt!r} does not apply to {value!r} ({err})") from None
 
 
 def on_page_markdown(markdown: str, page, config, **kwargs) -> str:
@@ -87,4 +114,10 @@ def on_page_markdown(markdown: str, page, config, **kwargs) -> str:
             _data[name] = json.loads((Path(_manifest[name]) / f"{name}.json").read_text(encoding="utf-8"))
         return _data[name]
 
-    return QUOTE_RE.sub(lambda m: quote(m, data_for), markdown)
+    out = QUOTE_RE.sub(lambda m: quote(m, data_for, _where(markdown, m.start(), page)), markdown)
+    left = LEFTOVER_RE.search(out)
+    if left:  # a placeholder the pattern did not take (a missing brace, a hyphen in a name...)
+        line = out[out.rfind("\n", 0, left.start()) + 1:out.find("\n", left.start())]
+        raise PluginError(f"{_where(out, left.start(), page)}: {line.strip()[:120]!r} holds a placeholder that is "
+                          "not {{ FIGURE.PATH | FORMAT }} (FIGURE and PATH: letters, digits, _ and .)")
+    return out

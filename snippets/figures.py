@@ -24,6 +24,7 @@ import html
 import importlib
 import inspect
 import json
+import math
 import os
 import platform
 import re
@@ -121,6 +122,18 @@ def rounded(obj, digits: int = 6):
     return obj
 
 
+def non_finite(obj, path: str = "data"):
+    """(path, value) of the first NaN or infinity in ``obj``, or None."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return path, obj
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, (list, tuple)) else ()
+    for key, value in items:
+        found = non_finite(value, f"{path}.{key}")
+        if found:
+            return found
+    return None
+
+
 def _versions() -> dict[str, str]:
     return {pkg: metadata.version(pkg) for pkg in ("torch", "numpy", "matplotlib", "scikit-learn")}
 
@@ -163,9 +176,12 @@ def generate(name: str, out_dir: Path, device: str = "cpu", large: bool = False)
         **_versions(),
         "command": f"python -m snippets.figures --device {device} --only {name}" + (" --large" if extra else ""),
     }
+    bad = non_finite(data)
+    if bad:  # NaN and Infinity are not JSON: browsers and the page's numbers would break on them
+        raise ValueError(f"figure {name}: {fig.module}.{fig.compute} returned {bad[1]} at {bad[0]}")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{name}.json").write_text(
-        json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+        json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )
     plot = getattr(module, fig.plot)
     for lang in LANGS:
@@ -329,6 +345,29 @@ def _shared_text_measure():
         matplotlib.text.TextToPath = make
 
 
+RECORD = ".sha256.json"  # in each cache entry: the hash of each of its files when it was made
+
+
+def _hashes(folder: Path, name: str) -> dict[str, str]:
+    return {f: hashlib.sha256((folder / f).read_bytes()).hexdigest() for f in outputs(name) if (folder / f).is_file()}
+
+
+def damaged(folder: Path, name: str) -> str | None:
+    """Why the cache entry ``folder`` of figure ``name`` cannot be used (a file missing, or
+    changed since it was made: edited, truncated, swapped), or None when it is intact."""
+    try:
+        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"{folder / RECORD} missing or unreadable"
+    now = _hashes(folder, name)
+    for f in outputs(name):
+        if f not in now:
+            return f"{folder / f} missing"
+        if record.get(f) != now[f]:
+            return f"{folder / f} changed since it was made"
+    return None
+
+
 def _generate_into_cache(names: list[str], device: str, cache_dir: Path) -> None:
     """Generate ``names`` (figures of one module: they may share a computation) in turn."""
     for name in names:
@@ -336,6 +375,7 @@ def _generate_into_cache(names: list[str], device: str, cache_dir: Path) -> None
         tmp = cache_dir / name / f".tmp-{key}"
         shutil.rmtree(tmp, ignore_errors=True)
         generate(name, tmp, device)
+        (tmp / RECORD).write_text(json.dumps(_hashes(tmp, name), indent=1) + "\n", encoding="utf-8")
         target = cache_dir / name / key
         shutil.rmtree(target, ignore_errors=True)
         tmp.rename(target)
@@ -387,7 +427,13 @@ def ensure_cached(names: list[str], device: str, cache_dir: Path, jobs: int | No
     computes single-threaded, so the numbers do not depend on how many run side by side.
     """
     targets = {name: cache_dir / name / cache_key(name, device) for name in names}
-    missing = [n for n, t in targets.items() if not all((t / f).is_file() for f in outputs(n))]
+    missing = []
+    for n, t in targets.items():
+        why = damaged(t, n) if t.is_dir() else "not made yet"
+        if why:
+            missing.append(n)
+            if t.is_dir():  # a damaged entry is said, then made anew
+                print(f"figure cache: {why}; regenerating {n}", file=sys.stderr)
     groups: dict[str, list[str]] = {}
     for name in missing:
         groups.setdefault(FIGURES[name].module, []).append(name)

@@ -120,6 +120,36 @@ def test_cache_regenerates_only_when_missing(tmp_path, monkeypatch):
     assert not stale.exists()  # old versions are pruned
 
 
+@pytest.mark.parametrize("damage", ["edit", "truncate", "swap", "record"])
+def test_a_damaged_cache_entry_is_made_anew_and_named(tmp_path, monkeypatch, capsys, damage):
+    calls = record_generations(monkeypatch)
+    entry = figures.ensure_cached(["symmetry_collapse"], "cpu", tmp_path)["symmetry_collapse"]
+    zh, en = entry / "symmetry_collapse.zh.svg", entry / "symmetry_collapse.en.svg"
+    if damage == "edit":
+        zh.write_text(zh.read_text() + "<!-- edited -->")
+    elif damage == "truncate":
+        zh.write_bytes(zh.read_bytes()[:3])
+    elif damage == "swap":
+        zh.write_bytes(en.read_bytes())
+    else:
+        (entry / figures.RECORD).unlink()
+    assert figures.damaged(entry, "symmetry_collapse")
+    figures.ensure_cached(["symmetry_collapse"], "cpu", tmp_path)
+    assert calls == ["symmetry_collapse"] * 2
+    assert "figure cache:" in capsys.readouterr().err
+    assert figures.damaged(entry, "symmetry_collapse") is None
+
+
+def test_non_finite_numbers_are_not_written(tmp_path, monkeypatch):
+    import snippets.init_schemes as module
+
+    monkeypatch.setattr(module, "figure_data", lambda device="cpu": {"ok": [1.0], "curve": [0.5, float("nan")]})
+    with pytest.raises(ValueError, match=r"figure init_distributions: snippets.init_schemes.figure_data "
+                                         r"returned nan at data\.curve\.1"):
+        figures.generate("init_distributions", tmp_path)
+    assert not (tmp_path / "init_distributions.json").exists()
+
+
 def test_longest_groups_go_first(tmp_path, monkeypatch):
     calls = record_generations(monkeypatch)
     # file order would be collapsed_width (collapsed_width.py) first; he_deep_relu is the
