@@ -77,7 +77,7 @@ def on_files(files, config, **kwargs):
 
 # Numbers quoted in the prose come from the figure data, never typed by hand:
 # "{{ symmetry_collapse.final.constant.accuracy | .0% }}" becomes "65%".
-LEFTOVER_RE = re.compile(r"\{\{|\}\}")  # what no placeholder may leave behind
+LEFTOVER_RE = re.compile(r"\{\{")  # what no placeholder may leave behind (TeX has "}}")
 QUOTE_RE = re.compile(r"\{\{\s*([a-z0-9_]+)((?:\.[A-Za-z0-9_]+)+)\s*(?:\|\s*([^}]*?))?\s*\}\}")
 
 
@@ -86,7 +86,9 @@ def _where(markdown: str, pos: int, page) -> str:
 
 
 def quote(match: re.Match, data_for, where: str = "") -> str:
-    """The figure value a placeholder names, formatted: only a finite number or a string."""
+    """The figure value a placeholder names, formatted: a finite number, a string, or a flat list
+    of finite numbers (a tensor shape, shown as ``[256, 512]``), or null, shown as a dash (a run
+    that never split); never a dict, NaN or inf."""
     name, path, fmt = match.group(1), match.group(2)[1:].split("."), match.group(3) or ""
     at = f"{where}: " if where else ""
     value = data_for(name)
@@ -95,11 +97,16 @@ def quote(match: re.Match, data_for, where: str = "") -> str:
             value = value[int(key)] if isinstance(value, list) else value[key]
         except (KeyError, IndexError, ValueError, TypeError):
             raise PluginError(f"{at}{match.group(0)}: figure data {name}.json has no {'.'.join(path)}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise PluginError(f"{at}{match.group(0)}: expected a number or a string at {name}.{'.'.join(path)}, "
-                          f"got {type(value).__name__} {str(value)[:60]}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise PluginError(f"{at}{match.group(0)}: {name}.{'.'.join(path)} is {value}, not a finite number")
+    if value is None:  # "no such step", "never": a dash in either language (the JSON's null)
+        return "\u2014"
+    items = value if isinstance(value, list) else [value]
+    if not items or any(isinstance(v, bool) or not isinstance(v, (int, float, str)) or
+                        (isinstance(v, str) and isinstance(value, list)) for v in items):
+        raise PluginError(f"{at}{match.group(0)}: expected a number, a string or a list of numbers at "
+                          f"{name}.{'.'.join(path)}, got {type(value).__name__} {str(value)[:60]}")
+    for v in items:
+        if isinstance(v, float) and not math.isfinite(v):
+            raise PluginError(f"{at}{match.group(0)}: {name}.{'.'.join(path)} is {value}, not a finite number")
     try:
         return format(value, fmt)
     except (ValueError, TypeError) as err:
