@@ -34,7 +34,7 @@ def _run_figures(config) -> dict[str, str]:
     if str(root) not in sys.path:
         sys.path.append(str(root))
     from snippets.figures import damaged
-    from tools import fingerprint
+    from tools import fingerprint, subprocesses
 
     device = os.environ.get("FIGURES_DEVICE", "cpu")
     # nothing the figures read changed since the last run: its manifest stands (no subprocess)
@@ -45,7 +45,7 @@ def _run_figures(config) -> dict[str, str]:
         return manifest
     cmd = [sys.executable, "-m", "snippets.figures", "--cache", "--manifest",
            "--device", device, "--out", str(root / ".cache" / "figures")]
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    proc = subprocesses.run(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise PluginError(f"figure generation failed ({' '.join(cmd)}):\n{proc.stderr}")
     for line in proc.stderr.splitlines():

@@ -73,8 +73,10 @@ def on_pre_build(config, **kwargs) -> None:
         spec_path.parent.mkdir(parents=True, exist_ok=True)
         spec_path.write_text(json.dumps(spec, sort_keys=True), encoding="utf-8")
         cmd += ["--prerender", str(spec_path)]
-    _proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    from tools import subprocesses  # its own process group: ended with an interrupted build
+
+    _proc = subprocesses.start(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     _stamp[:] = [out / ".stamp.json", fp]
 
 
@@ -98,7 +100,9 @@ def _wait(config) -> None:
     global _proc
     if _proc is None:
         return
-    stdout, stderr = _proc.communicate()
+    from tools import subprocesses
+
+    stdout, stderr = subprocesses.finish(_proc)
     code, _proc = _proc.returncode, None
     if code != 0:
         raise PluginError(f"notebook build failed (python -m tools.notebooks):\n{stderr[-6000:]}")

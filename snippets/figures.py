@@ -426,6 +426,28 @@ def ensure_cached(names: list[str], device: str, cache_dir: Path, jobs: int | No
     (default: one per CPU core), the longest first (``GROUP_COST_S``). Each figure
     computes single-threaded, so the numbers do not depend on how many run side by side.
     """
+    with _locked(cache_dir):
+        return _ensure_cached(names, device, cache_dir, jobs)
+
+
+@contextlib.contextmanager
+def _locked(cache_dir: Path):
+    """One writer at a time: a second build waits here rather than write the same entries."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / ".lock", "w") as lock:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            yield
+            return
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _ensure_cached(names: list[str], device: str, cache_dir: Path, jobs: int | None) -> dict[str, Path]:
     targets = {name: cache_dir / name / cache_key(name, device) for name in names}
     missing = []
     for n, t in targets.items():

@@ -418,3 +418,20 @@ def test_svgs_do_not_depend_on_the_machines_fonts(tmp_path):
     for lang in plotting.LANGS:
         f = f"{name}.{lang}.svg"
         assert (crowded / "out" / f).read_bytes() == (plain / "out" / f).read_bytes(), f
+
+
+def test_a_second_writer_waits_for_the_cache_lock(tmp_path, monkeypatch):
+    import fcntl
+    import threading
+
+    calls = record_generations(monkeypatch)
+    (tmp_path / ".lock").touch()
+    with open(tmp_path / ".lock") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another build is writing
+        other = threading.Thread(target=figures.ensure_cached, args=(["symmetry_collapse"], "cpu", tmp_path))
+        other.start()
+        other.join(0.5)
+        assert other.is_alive() and calls == []
+        fcntl.flock(held, fcntl.LOCK_UN)
+    other.join(10)
+    assert not other.is_alive() and calls == ["symmetry_collapse"]
