@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -76,7 +75,7 @@ def on_pre_build(config, **kwargs) -> None:
     from tools import subprocesses  # its own process group: ended with an interrupted build
 
     _proc = subprocesses.start(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                               text=True)  # warnings: filtered in the kernel (tools.notebooks PREAMBLE)
     _stamp[:] = [out / ".stamp.json", fp]
 
 

@@ -15,7 +15,6 @@ import os
 import re
 from pathlib import Path
 
-import pytest
 
 from test_browser import CHROMIUM, FLAGS, chromium, site  # noqa: F401  (fixtures)
 from test_figures import CJK_RE

@@ -1,6 +1,5 @@
 """hooks/figures.py: numbers quoted from figure data, and what the build refuses to publish."""
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest

@@ -81,6 +81,24 @@ def test_cache_key_follows_the_snippet_code(monkeypatch):
     assert cache_key(build(name, "en")) != before
 
 
+def test_cache_key_follows_what_the_kernel_sees(monkeypatch):
+    """Warnings filters, thread counts, locale, the figures' font: the same notebook run in
+    another environment is another cache entry, never the same key with other bytes."""
+    from importlib import metadata
+
+    nb = build(NAMES[0], "en")
+    before = cache_key(nb)
+    monkeypatch.setenv("PYTHONWARNINGS", "error")
+    assert cache_key(nb) != before
+    monkeypatch.delenv("PYTHONWARNINGS")
+    monkeypatch.setenv("SOME_UNRELATED_VARIABLE", "x")
+    assert cache_key(nb) == before
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda p: "0.0.0" if p == "pylopdf-fonts-zh-cn" else real(p))
+    assert cache_key(nb) != before
+    assert "simplefilter(\"ignore\")" in notebooks.PREAMBLE  # the kernel filters warnings itself
+
+
 @pytest.mark.parametrize("bad", ["nope", "", None, "../symmetry"])
 def test_bad_names(bad):
     with pytest.raises(ValueError, match="name"):

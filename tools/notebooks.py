@@ -29,6 +29,7 @@ import ast
 import copy
 import hashlib
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -62,10 +63,14 @@ matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "why-not-zer
 %config InlineBackend.figure_formats = ["svg"]
 %config InlineBackend.rc = {}
 matplotlib.interactive(False)
+import warnings as _warnings
+_warnings.simplefilter("ignore")  # the same outputs from the build and from the command line
 import torch as _torch
 _torch.set_num_threads(1)  # as in the figure build: runs beside it, same numbers on any core count
-del _os, _plt, _torch
+del _os, _plt, _torch, _warnings
 """
+# What else changes a kernel's outputs: the environment variables of this kind it inherits.
+KERNEL_ENV_PREFIXES = ("PYTHON", "MPL", "OMP_", "MKL_", "OPENBLAS", "TORCH", "CUDA", "LANG", "LC_")
 
 
 def names() -> list[str]:
@@ -132,10 +137,12 @@ def build(name: str, lang: str) -> dict:
 def cache_key(nb: dict) -> str:
     from importlib import metadata  # versions without importing the packages (seconds of CPU)
 
-    versions = " ".join(f"{p} {metadata.version(p)}" for p in ("torch", "numpy", "matplotlib", "ipykernel"))
+    packages = ("torch", "numpy", "matplotlib", "ipykernel", "pylopdf-fonts-zh-cn")  # the last: the figures' font
+    versions = " ".join(f"{p} {metadata.version(p)}" for p in packages)
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(KERNEL_ENV_PREFIXES))
     h = hashlib.sha256()
     h.update(json.dumps(nb["cells"], sort_keys=True, ensure_ascii=False).encode())
-    h.update(f"{CACHE_VERSION} {platform.python_version()} {versions} {PREAMBLE}".encode())
+    h.update(f"{CACHE_VERSION} {platform.python_version()} {versions} {PREAMBLE} {env}".encode())
     return h.hexdigest()[:20]
 
 
