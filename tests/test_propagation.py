@@ -80,13 +80,20 @@ def test_backward_matches_theory(activation):
             assert abs(err) < K * sd + depth / WIDTH, (scheme, key, err, sd)
 
 
-def test_linear_layer_formula_uses_the_second_moment():
-    c = layer_check()
+@pytest.mark.parametrize("x_mean", [1.0, 2.5])
+def test_linear_layer_formula_uses_the_second_moment(x_mean):
+    # At x_mean = 1 the second moment 1 + mean² equals 1 + mean, so a formula with E[x] in
+    # place of E[x]² would pass there too; at 2.5 they are 7.25 and 3.5.
+    c = layer_check(x_mean=x_mean)
     n = c["samples"]
-    # sample variance of n Gaussian-ish values: relative standard error sqrt(2/n) (~0.44 %)
-    rel = 5 * math.sqrt(2 / n)
+    # sample variance of n Gaussian-ish values: relative standard error sqrt(2/n) (~0.44 %),
+    # plus the trial-to-trial spread of mean(x²) (each trial shares its x): sd(x²)/E[x²] is at
+    # most 0.72 here, over 512 inputs and 50 trials about 0.45 %
+    rel = 5 * (math.sqrt(2 / n) + 0.72 / math.sqrt(512 * 50))
     assert c["forward_measured"] == pytest.approx(c["forward_formula"], rel=rel)
     assert abs(c["forward_measured"] - c["forward_with_var_x"]) > 0.5  # Var(x) alone is wrong
+    with_mean = 512 * (1 / 512) * (1 + x_mean)  # E[x] where E[x]² belongs
+    assert (c["forward_measured"] == pytest.approx(with_mean, rel=rel)) == (x_mean == 1.0)
     assert c["backward_measured"] == pytest.approx(c["backward_formula"], rel=rel)
     # cross terms average to zero: their mean is within 5 standard errors of 0, the
     # standard error being about sqrt(Var(y^2) / n) ~ sqrt(2) * E[y^2] / sqrt(n)
