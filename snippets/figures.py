@@ -219,8 +219,14 @@ _MALLOC_TUNED = False
 
 
 def save_svg(fig, path: Path, salt: str, lang: str) -> None:
-    """Write a reproducible SVG: fixed hash salt, no date, text kept as text, fonts the
-    project's (``snippets.plotting``); a Chinese one carries its cut of Noto Sans SC.
+    """Write ``figure_svg(fig, salt, lang)`` to ``path``."""
+    path.write_text(figure_svg(fig, salt, lang), encoding="utf-8")
+
+
+def figure_svg(fig, salt: str, lang: str) -> str:
+    """A reproducible SVG of ``fig`` (closed afterwards): fixed hash salt, no date, text kept as
+    text, the project's fonts (``snippets.plotting``); a Chinese one carries the glyphs it uses.
+    The site's figures and the notebooks' output figures are both made here.
 
     A figure laid out by constrained layout already fits its canvas (checked for every
     figure: its tight bounding box lies within 0.04 inch of the edges), so it is saved as
@@ -243,53 +249,59 @@ def save_svg(fig, path: Path, salt: str, lang: str) -> None:
         finish(fig).savefig(out, format="svg", metadata={"Date": None}, bbox_inches=tight)
     plt.close(fig)
     svg = out.getvalue()
-    path.write_text(embed_cjk_font(svg) if lang == "zh" else svg, encoding="utf-8")
+    return embed_cjk_font(svg) if lang == "zh" else svg
 
 
-TEXT_RE = re.compile(r"<text\b[^>]*font-family: *'([^']+)'[^>]*>(.*?)</text>", re.S)
+TEXT_RE = re.compile(r"<(text|tspan)\b[^>]*>([^<]*)", re.S)
 
 
-def cjk_text(svg: str) -> str:
-    """The characters of the SVG's text drawn in Noto Sans SC (the Chinese figures' font)."""
-    from snippets.plotting import CJK_FAMILY
-
-    return "".join(html.unescape(body) for family, body in TEXT_RE.findall(svg) if family == CJK_FAMILY)
+def svg_text(svg: str) -> str:
+    """Every character of the SVG's text (``<text>`` and ``<tspan>`` bodies)."""
+    return "".join(html.unescape(body) for _, body in TEXT_RE.findall(svg))
 
 
 def embed_cjk_font(svg: str) -> str:
-    """``svg`` with the Noto Sans SC glyphs its text uses embedded (WOFF2, ``@font-face``) and
-    marked ``xml:lang="zh-CN"``: readers without a Chinese font see the right glyphs, in their
-    Simplified Chinese forms, laid out as they were measured here."""
+    """``svg`` with the glyphs its text uses embedded (WOFF2 ``@font-face``) and marked
+    ``xml:lang="zh-CN"``: readers without a Chinese font see the right glyphs, in their
+    Simplified Chinese forms, laid out as they were measured here.
+
+    The Chinese figures name DejaVu Sans first and Noto Sans SC second (``plotting.FAMILIES``):
+    matplotlib draws each character in the first of them that has it, and so does the browser.
+    So each font is cut to exactly the characters it draws: DejaVu Sans the Latin letters,
+    digits and math symbols (Noto's are full-width), Noto Sans SC the Chinese.
+    """
     import base64
 
-    from snippets.plotting import CJK_FAMILY, cjk_font_path
+    from snippets.plotting import CJK_FAMILY, cjk_font_path, latin_font_path
     from tools.fonts import cut
 
-    source = cjk_font_path()
-    wanted = {ord(c) for c in cjk_text(svg)} & _cjk_cmap()
-    if not wanted:
-        raise ValueError("svg: a Chinese figure with no text in its Chinese font")
-    font = base64.b64encode(cut(source, wanted, flavor="woff2", hinting=False)).decode("ascii")
-    face = (f"@font-face {{font-family: '{CJK_FAMILY}'; "
-            f"src: url(data:font/woff2;base64,{font}) format('woff2')}}\n")
-    style = '<style type="text/css">'
-    if svg.count(style) != 1 or svg.count("<svg ") != 1:
+    if svg.count('<style type="text/css">') != 1 or svg.count("<svg ") != 1:
         raise ValueError("svg: expected one <svg> and one <style> element (matplotlib's SVG)")
-    return svg.replace(style, style + face, 1).replace("<svg ", '<svg xml:lang="zh-CN" ', 1)
+    chars = {ord(c) for c in svg_text(svg)}
+    latin = chars & _cmap(latin_font_path())
+    cjk = (chars - latin) & _cmap(cjk_font_path())
+    if not cjk:
+        raise ValueError("svg: a Chinese figure without Chinese text")
+    faces = ""
+    for family, source, wanted in (("DejaVu Sans", latin_font_path(), latin), (CJK_FAMILY, cjk_font_path(), cjk)):
+        if wanted:
+            data = base64.b64encode(cut(source, wanted, flavor="woff2", hinting=False)).decode("ascii")
+            faces += f"@font-face {{font-family: '{family}'; src: url(data:font/woff2;base64,{data}) format('woff2')}}\n"
+    style = '<style type="text/css">'
+    return svg.replace(style, style + faces, 1).replace("<svg ", '<svg xml:lang="zh-CN" ', 1)
 
 
 @functools.cache
-def _cjk_cmap() -> set[int]:
-    from snippets.plotting import cjk_font_path
+def _cmap(path: Path) -> frozenset[int]:
     from tools.fonts import codepoints_of
 
-    return codepoints_of(cjk_font_path())
+    return frozenset(codepoints_of(path))
 
 
 @functools.cache
 def font_identity() -> str:
     """The Chinese figures' font, by name and version (part of every figure's cache key), and
-    the versions of what cuts it."""
+    the versions of what cuts it (DejaVu Sans comes with matplotlib, whose version is in the key)."""
     from fontTools.ttLib import TTFont
 
     from snippets.plotting import CJK_FAMILY, cjk_font_path

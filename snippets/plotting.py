@@ -9,10 +9,11 @@ rather than 10 with a small raised −3. On a phone the figure opens at this sam
 to be panned (assets/javascripts/zoom.js).
 
 Fonts come with the project, never from the machine, so two builds draw the same SVG
-anywhere: DejaVu Sans (matplotlib's own) for English, Noto Sans SC (SIL OFL 1.1, from the
-pinned ``pylopdf-fonts-zh-cn`` package) for Chinese. Text stays text in the SVG; each Chinese
-SVG carries the cut of Noto Sans SC its characters need (``snippets/figures.py``), so readers
-without a Chinese font see the right glyphs, in their Simplified Chinese forms.
+anywhere: DejaVu Sans (matplotlib's own), and for the Chinese characters of Chinese figures
+Noto Sans SC (SIL OFL 1.1, from the pinned ``pylopdf-fonts-zh-cn`` package). Text stays text
+in the SVG; each Chinese SVG carries the cuts of both fonts its characters need
+(``snippets/figures.py``), so readers without a Chinese font see the right glyphs, in their
+Simplified Chinese forms.
 
     python -m snippets.plotting     # the fonts and sizes the figures use
 """
@@ -39,7 +40,9 @@ SMALL = 8.5  # the smallest size a plot function may ask for (annotations, small
 
 CJK_FAMILY = "Noto Sans SC"
 CJK_PACKAGE, CJK_FILE = "pylopdf_fonts_zh_cn", "NotoSansSC-Regular.otf"
-FAMILIES = {"en": ["DejaVu Sans", "sans-serif"], "zh": [CJK_FAMILY, "DejaVu Sans", "sans-serif"]}
+# A character is drawn in the first family that has it: in Chinese figures Latin letters,
+# digits and math symbols stay in DejaVu Sans (Noto Sans SC draws √ ∂ × ≈ a full em wide)
+FAMILIES = {"en": ["DejaVu Sans", "sans-serif"], "zh": ["DejaVu Sans", CJK_FAMILY, "sans-serif"]}
 
 
 def cjk_font_path() -> Path:
@@ -50,6 +53,13 @@ def cjk_font_path() -> Path:
         raise FileNotFoundError(f"{CJK_FAMILY} not found at {path}: install requirements.txt "
                                 f"({CJK_PACKAGE.replace('_', '-')})")
     return path
+
+
+def latin_font_path() -> Path:
+    """matplotlib's own DejaVu Sans."""
+    import matplotlib
+
+    return Path(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")
 
 
 def _check_lang(lang) -> str:

@@ -1,6 +1,7 @@
-"""The Chinese figures in a browser that has no Chinese font at all: every Chinese character
-is drawn from the font the SVG embeds (snippets/figures.py, embed_cjk_font), never from a
-fallback font without it (boxes, "tofu") or from a Japanese one (other glyph forms).
+"""The Chinese figures in a browser that has no Chinese font at all: every text with Chinese in
+it is drawn from the fonts the SVG embeds (snippets/figures.py, embed_cjk_font), the Chinese in
+Noto Sans SC, never from a fallback font without the glyphs (boxes, "tofu") or from a Japanese
+one (other glyph forms).
 
 Chromium finds its fonts through fontconfig; here fontconfig is given one folder with
 matplotlib's DejaVu fonts and nothing else, as on a machine where no Chinese font is
@@ -65,10 +66,11 @@ async def _fonts_of_texts(svgs: list[Path], conf: Path) -> dict[str, list[tuple[
 
 
 def wrongly_drawn(found: dict[str, list[tuple[str, list[dict]]]]) -> list[str]:
-    """Chinese texts drawn (in part) by a font other than the embedded one."""
-    return [f"{name}: {text!r} drawn with {[(f['familyName'], f['glyphCount']) for f in fonts]}"
+    """Chinese texts drawn (in part) by a font the SVG does not embed, or not by its Chinese font."""
+    return [f"{name}: {text!r} drawn with {[(f['familyName'], f['isCustomFont'], f['glyphCount']) for f in fonts]}"
             for name, texts in found.items() for text, fonts in texts
-            if not fonts or any(not f["isCustomFont"] or f["familyName"] != plotting.CJK_FAMILY for f in fonts)]
+            if not any(f["familyName"] == plotting.CJK_FAMILY for f in fonts)
+            or any(not f["isCustomFont"] for f in fonts)]
 
 
 def test_chinese_figures_need_no_chinese_font_on_the_readers_machine(site, tmp_path):

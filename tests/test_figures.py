@@ -221,7 +221,7 @@ def test_large_reaches_only_experiments_that_take_it(tmp_path, monkeypatch):
                 "sat": [[0.0] * 10], "rms": [[1.0] * 10], "provenance": {}}
 
     monkeypatch.setattr(prop, "tanh_histograms", fake)
-    monkeypatch.setattr(figures, "save_svg", lambda fig, path, salt: path.write_text("svg"))
+    monkeypatch.setattr(figures, "save_svg", lambda fig, path, salt, lang: path.write_text("svg"))
     monkeypatch.setattr(prop, "plot_histograms", lambda data, lang: None)
     figures.generate("tanh_histograms", tmp_path, large=True)
     assert seen["large"] is True
@@ -271,7 +271,7 @@ def _scale(transform: str) -> float:
 
 
 def text_pieces(svg: str) -> list[tuple[float, str, str]]:
-    """(font size in the SVG's user units, times any scaling around it; first font family;
+    """(font size in the SVG's user units, times any scaling around it; font-family list;
     text) of every piece of text, ``<tspan>`` included: what matplotlib writes with
     ``svg.fonttype: none``."""
     import re
@@ -283,7 +283,7 @@ def text_pieces(svg: str) -> list[tuple[float, str, str]]:
         scale *= _scale(el.get("transform"))
         style = el.get("style", "")
         size = re.search(r"font-size:\s*([\d.]+)px", style)
-        family = re.search(r"font-family:\s*'([^']+)'", style)
+        family = re.search(r"font-family:\s*([^;]+)", style)
         text = (el.text or "").strip()
         if size and text:
             found.append((float(size.group(1)) * scale, family.group(1) if family else "", text))
@@ -336,8 +336,8 @@ def test_text_size_check_sees_small_text():
 CJK_RE = "[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]"
 
 
-def embedded_font(svg: str) -> set[int]:
-    """The code points of the WOFF2 font a Chinese SVG embeds."""
+def embedded_fonts(svg: str) -> dict[str, set[int]]:
+    """{family: code points} of the WOFF2 fonts an SVG embeds."""
     import base64
     import io
     import re
@@ -345,8 +345,7 @@ def embedded_font(svg: str) -> set[int]:
     from fontTools.ttLib import TTFont
 
     faces = re.findall(r"@font-face \{font-family: '([^']+)'; src: url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)", svg)
-    assert [f for f, _ in faces] == [plotting.CJK_FAMILY], "one @font-face, for the Chinese font"
-    return set(TTFont(io.BytesIO(base64.b64decode(faces[0][1]))).getBestCmap())
+    return {family: set(TTFont(io.BytesIO(base64.b64decode(data))).getBestCmap()) for family, data in faces}
 
 
 def test_chinese_figures_embed_every_glyph_they_use(generated):
@@ -355,12 +354,14 @@ def test_chinese_figures_embed_every_glyph_they_use(generated):
     for name in figures.FIGURES:
         svg = (generated[0] / f"{name}.zh.svg").read_text(encoding="utf-8")
         assert '<svg xml:lang="zh-CN" ' in svg, name
-        cmap, text = embedded_font(svg), figures.cjk_text(svg)
-        assert re.search(CJK_RE, text), f"{name}: no Chinese text in the Chinese font"
-        missing = sorted({c for c in text if ord(c) not in cmap})
-        assert not missing, f"{name}: the embedded font lacks {missing}"
-        # Chinese only in the Chinese font (mathtext would draw it with DejaVu: boxes)
-        stray = [t for _, family, t in text_pieces(svg) if re.search(CJK_RE, t) and family != plotting.CJK_FAMILY]
+        fonts, text = embedded_fonts(svg), figures.svg_text(svg)
+        assert set(fonts) <= {"DejaVu Sans", plotting.CJK_FAMILY} and plotting.CJK_FAMILY in fonts, (name, set(fonts))
+        missing = sorted({c for c in text if not any(ord(c) in cmap for cmap in fonts.values())})
+        assert not missing, f"{name}: the embedded fonts lack {missing}"
+        chinese = set(re.findall(CJK_RE, text))
+        assert chinese and all(ord(c) in fonts[plotting.CJK_FAMILY] for c in chinese), name
+        # every piece of Chinese text names the Chinese font (mathtext would draw it with DejaVu alone: boxes)
+        stray = [t for _, family, t in text_pieces(svg) if re.search(CJK_RE, t) and plotting.CJK_FAMILY not in family]
         assert not stray, f"{name}: Chinese outside the Chinese font: {stray[:3]}"
         en = (generated[0] / f"{name}.en.svg").read_text(encoding="utf-8")
         assert "@font-face" not in en and not re.search(CJK_RE, en), name
@@ -405,6 +406,7 @@ def test_svgs_do_not_depend_on_the_machines_fonts(tmp_path):
     fonts = crowded / "home" / ".local" / "share" / "fonts"
     fonts.mkdir(parents=True)
     zh = (plain / "out" / f"{name}.zh.svg").read_text(encoding="utf-8")
+    assert "DejaVu Sans" in embedded_fonts(zh)  # both fonts the figure uses are planted below
     serif = Path(plotting.cjk_font_path()).with_name("NotoSerifSC-Regular.otf")
     (tmp_path / "serif.otf").write_bytes(cut(serif, {ord(c) for c in zh if ord(c) >= 32}, flavor="woff", hinting=False))
     from fontTools.ttLib import TTFont

@@ -172,6 +172,10 @@ def test_built_notebook_page(site_dir, name, lang):
     for cell in code[1:]:
         if notebooks.uses_lang(text(cell)):
             assert any("image/svg+xml" in o.get("data", {}) for o in cell["outputs"]), text(cell)[:80]
+    # output figures are made as the site's are (snippets.figures.figure_svg): a Chinese one
+    # carries its glyphs, an English one carries none
+    svgs = ["".join(o["data"]["image/svg+xml"]) for c in code for o in c["outputs"] if "image/svg+xml" in o.get("data", {})]
+    assert svgs and all(('xml:lang="zh-CN"' in s and "@font-face" in s) == (lang == "zh") for s in svgs)
     assert f'href="{name}.ipynb"' in html and f'href="../../{name}/"' in html
 
 

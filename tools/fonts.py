@@ -35,6 +35,7 @@ def cut(source: Path, codepoints, *, flavor: str, layout_features=("*",), name_i
     options.name_IDs = list(name_ids)
     options.notdef_outline = True
     options.hinting = hinting
+    options.drop_tables += ["FFTM"]  # FontForge's timestamps (DejaVu): unused, and fontTools cannot cut them
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=codepoints)
     subsetter.subset(font)

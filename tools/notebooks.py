@@ -39,6 +39,7 @@ import yaml
 from tools.standalone import bundle, requirements
 
 ROOT = Path(__file__).resolve().parent.parent
+FIGURE_CODE = [ROOT / "snippets" / "figures.py", ROOT / "snippets" / "plotting.py", ROOT / "tools" / "fonts.py"]
 SPECS = ROOT / "notebooks"
 LANGS = ("en", "zh")
 CACHE_VERSION = "3"  # bump to re-execute everything
@@ -63,11 +64,20 @@ matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "why-not-zer
 %config InlineBackend.figure_formats = ["svg"]
 %config InlineBackend.rc = {}
 matplotlib.interactive(False)
+from matplotlib.figure import Figure as _Figure
+
+
+def _figure_svg(fig):  # output figures made as the site's are: fonts, sizes, glyphs embedded
+    from snippets.figures import figure_svg
+    return figure_svg(fig, salt="why-not-zero", lang=get_ipython().user_ns["LANG"])
+
+
+get_ipython().display_formatter.formatters["image/svg+xml"].for_type(_Figure, _figure_svg)
 import warnings as _warnings
 _warnings.simplefilter("ignore")  # the same outputs from the build and from the command line
 import torch as _torch
 _torch.set_num_threads(1)  # as in the figure build: runs beside it, same numbers on any core count
-del _os, _plt, _torch, _warnings
+del _os, _plt, _torch, _warnings, _Figure
 """
 # What else changes a kernel's outputs: the environment variables of this kind it inherits.
 KERNEL_ENV_PREFIXES = ("PYTHON", "MPL", "OMP_", "MKL_", "OPENBLAS", "TORCH", "CUDA", "LANG", "LC_")
@@ -143,6 +153,8 @@ def cache_key(nb: dict) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(nb["cells"], sort_keys=True, ensure_ascii=False).encode())
     h.update(f"{CACHE_VERSION} {platform.python_version()} {versions} {PREAMBLE} {env}".encode())
+    for path in FIGURE_CODE:  # what the output figures are made with (PREAMBLE)
+        h.update(path.read_bytes())
     return h.hexdigest()[:20]
 
 
@@ -216,12 +228,21 @@ def execute(notebooks: dict[str, dict], cwd: Path) -> dict[str, dict]:
                 add(v4.new_code_cell('LANG = "en"'), twin_key, None)
     client = NotebookClient(combined, timeout=TIMEOUT, kernel_name=KERNEL, allow_errors=False,
                             resources={"metadata": {"path": str(cwd)}})
+    saved = os.environ.get("PYTHONPATH")
+    # the kernel imports snippets.figures for its output figures (PREAMBLE); the notebooks' own
+    # cells never import from the repository
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved]))
     try:
         client.execute()
     except CellExecutionError as err:
         failed = next((w for c, w in zip(combined.cells, where)
                        if any(o.get("output_type") == "error" for o in c.get("outputs", []))), ("?", None))
         raise RuntimeError(f"notebook {failed[0]}, cell {failed[1]} failed:\n{err}") from None
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
     out = {key: copy.deepcopy(nb) for key, nb in notebooks.items()}
     ran = {(key, i): cell for cell, (key, i) in zip(combined.cells, where) if i is not None}
     for key, nb in out.items():
