@@ -288,16 +288,18 @@ LABELS = {
 
 def plot_figure(data: dict, lang: str):
     """2 x 2 panels: rows = activations / gradients, columns = standard / normalized init;
-    one histogram line per layer, coloured from the input (dark) to the output (light)."""
+    one histogram line per layer, coloured from the input (dark) to the output (light),
+    with each layer's standard deviation in the legend under the panel."""
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     layers = data["layers"]
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(layers)))
     with figure_style(lang):
-        fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), layout="constrained", sharex="row")
+        fig, axes = plt.subplots(2, 2, figsize=(COLUMN_IN, 7.4), layout="constrained", sharex="row", sharey=True)
+        fig.get_layout_engine().set(h_pad=0.1)  # between the legends and the titles below them
         for row, kind in enumerate(("act", "grad")):
             edges = data[f"{kind}_edges"]
             centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
@@ -309,10 +311,9 @@ def plot_figure(data: dict, lang: str):
                     label = (t["layer_sat"].format(l=l, std=std, sat=sat) if kind == "act" and sat >= 5e-4
                              else t["layer"].format(l=l, std=std))
                     ax.plot(centers, run[f"{kind}_hist"][i], color=colors[i], label=label, linewidth=1.2)
-                ax.set(xlabel=t[kind], yscale="log", ylim=(1e-6, 30))  # room above for the legend
-                ax.set_title(t["schemes"][name], fontsize=9)
+                ax.set(xlabel=t[kind], yscale="log", ylim=(1e-6, 2), title=t["schemes"][name])
                 ax.grid(alpha=0.3)
-                ax.legend(fontsize=7, loc="upper right")
+                ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), borderaxespad=4.3)  # under the x label
                 if col == 0:
                     ax.set_ylabel(t["density"])
             if kind == "grad":

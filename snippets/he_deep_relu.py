@@ -327,12 +327,12 @@ def plot_figure(data: dict, lang: str):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     runs = data["runs"]
     with figure_style(lang):
-        fig, axes = plt.subplots(1, len(runs), figsize=(10, 3.8), layout="constrained", sharey=True)
+        fig, axes = plt.subplots(1, len(runs), figsize=(COLUMN_IN, 3.4), layout="constrained", sharey=True)
         for ax, run in zip(axes, runs):
             epochs = list(range(run["epochs"] + 1))
             for scheme in run["schemes"]:
@@ -343,8 +343,9 @@ def plot_figure(data: dict, lang: str):
                        label=t["chance"], zorder=3)  # over the Xavier lines, which lie on it
             rms = {s: _geomean(v) for s, v in run["init"]["rms_last_hidden"].items()}
             if {"xavier", "he"} <= rms.keys():
-                ax.text(0.97, 0.55, t["rms"].format(layer=run["depth"] - 1, **rms), transform=ax.transAxes,
-                        ha="right", va="center", fontsize=8, color="0.25",
+                # above the chance line, where only the He losses of the first epoch or two go
+                ax.text(0.98, 0.975, t["rms"].format(layer=run["depth"] - 1, **rms), transform=ax.transAxes,
+                        ha="right", va="top", color="0.25",
                         bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
             ax.set_title(t["title"].format(depth=run["depth"]))
             ax.set_xlabel(t["epoch"])

@@ -294,19 +294,19 @@ LABELS = {
 def plot_figure(data: dict, lang: str):
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     edges = np.asarray(data["edges"])
     mid = (edges[1:] + edges[:-1]) / 2
     with figure_style(lang):
-        fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+        fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.9), layout="constrained")
         for dist, color in zip(DISTRIBUTIONS, ("C0", "C1", "C2")):
             ax.step(mid, data["hist"][dist], where="mid", color=color, label=t["dists"][dist])
         ax.set(xlabel=t["x"].format(std=data["draws"]["xavier_normal"]["std"]), ylabel=t["y"],
                title=t["title"].format(shape=" × ".join(map(str, data["shape"]))))
-        ax.legend(fontsize=8, loc="upper right")
         ax.grid(alpha=0.3)
+        fig.legend(loc="outside lower center", ncol=2)  # below the plot: the curves fill its width
     return fig
 
 

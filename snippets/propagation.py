@@ -320,92 +320,117 @@ def tanh_histograms(device: str = "cpu", depth: int = 10, width: int = 256, batc
 
 LABELS = {
     "en": {"schemes": {"small": "N(0, 0.01²)", "unit": "N(0, 1)", "lecun": "LeCun, Var = 1/n",
-                       "xavier": "Xavier, Var = 2/(n_in+n_out)", "he": "He, Var = 2/n"},
-           "layer": "layer", "theory": "theory (infinite width)", "x": "RMS of activations x_l",
-           "grad_x": "RMS of gradient dL/dx_l", "grad_w": "RMS of dL/dW_l (per example)",
-           "limits": "float32 range", "hist": "tanh activations per layer", "value": "activation value",
-           "density": "fraction of units", "sat": "saturated {sat:.0%}", "layer_n": "layer {l}"},
+                       "xavier": "Xavier, Var = 2/(fan-in + fan-out)", "he": "He, Var = 2/n"},
+           "acts": {"linear": "linear", "tanh": "tanh", "relu": "ReLU", "sigmoid": "sigmoid"},
+           "layer": "layer", "theory": "theory (infinite width)", "x": "RMS of activations",
+           "grad_x": "RMS of gradient ∂L/∂x", "grad_w": "RMS of ∂L/∂W (per example)",
+           "limits": "float32 range", "value": "tanh activation value",
+           "density": "fraction of units", "layer_sat": "layer {l}, saturated {sat:.0%}"},
     "zh": {"schemes": {"small": "N(0, 0.01²)", "unit": "N(0, 1)", "lecun": "LeCun，Var = 1/n",
-                       "xavier": "Xavier，Var = 2/(n_in+n_out)", "he": "He，Var = 2/n"},
-           "layer": "层", "theory": "理论值（无限宽）", "x": "激活值 x_l 的均方根",
-           "grad_x": "梯度 dL/dx_l 的均方根", "grad_w": "dL/dW_l 的均方根（单样本）",
-           "limits": "float32 表示范围", "hist": "各层 tanh 激活值分布", "value": "激活值",
-           "density": "单元比例", "sat": "饱和 {sat:.0%}", "layer_n": "第 {l} 层"},
+                       "xavier": "Xavier，Var = 2/(扇入 + 扇出)", "he": "He，Var = 2/n"},
+           "acts": {"linear": "线性", "tanh": "tanh", "relu": "ReLU", "sigmoid": "sigmoid"},
+           "layer": "层", "theory": "理论值（无限宽）", "x": "激活值的均方根",
+           "grad_x": "梯度 ∂L/∂x 的均方根", "grad_w": "∂L/∂W 的均方根（单样本）",
+           "limits": "float32 表示范围", "value": "tanh 激活值",
+           "density": "单元比例", "layer_sat": "第 {l} 层，饱和 {sat:.0%}"},
 }
 COLORS = {"small": "C3", "unit": "C1", "lecun": "C2", "xavier": "C0", "he": "C4"}
 TINY = float(torch.finfo(torch.float32).smallest_normal) * 2.0 ** -23  # smallest subnormal
 
 
-def _plot_rows(data: dict, lang: str, keys: list[str]):
-    import matplotlib.pyplot as plt
+def _plot_depth(ax, data: dict, t: dict, act: str, key: str) -> None:
+    """One panel: the RMS of ``key`` against depth, one line per scheme, theory dashed."""
+    layers = list(range(1, data["depth"] + 1))
+    for name in data["schemes"]:
+        if name == "zero":
+            continue  # exactly 0 everywhere: nothing to draw on a log axis
+        run = data["runs"][f"{act}_{name}"]
+        # None = overflowed to inf/nan, 0 = underflowed: both end the line
+        ys = [math.sqrt(v) if v else float("nan") for v in run[key]]
+        ax.plot(layers, ys, color=COLORS[name], label=t["schemes"][name], linewidth=1.4)
+        th = [math.sqrt(v) if 0 < v < 1e300 else float("nan") for v in run["theory"][key]]
+        ax.plot(layers, th, color=COLORS[name], linestyle="--", linewidth=0.9, alpha=0.8)
+    for lim in (FLOAT32_MAX, TINY):
+        ax.axhline(lim, color="0.5", linestyle=":", linewidth=0.8)
+    ax.set(yscale="log", ylim=(1e-47, 1e41), yticks=[1e-40, 1e-20, 1.0, 1e20, 1e40])
+    ax.grid(alpha=0.3)
 
-    from snippets.plotting import figure_style
 
-    t = LABELS[lang]
-    acts = list(ACTIVATIONS)
-    with figure_style(lang):
-        fig, axes = plt.subplots(len(keys), len(acts), figsize=(11, 3.2 * len(keys)),
-                                 layout="constrained", squeeze=False)
-        layers = list(range(1, data["depth"] + 1))
-        for row, key in enumerate(keys):
-            for col, act in enumerate(acts):
-                ax = axes[row, col]
-                for name in data["schemes"]:
-                    if name == "zero":
-                        continue  # exactly 0 everywhere: nothing to draw on a log axis
-                    run = data["runs"][f"{act}_{name}"]
-                    # None = overflowed to inf/nan, 0 = underflowed: both end the line
-                    ys = [math.sqrt(v) if v else float("nan") for v in run[key]]
-                    ax.plot(layers, ys, color=COLORS[name], label=t["schemes"][name], linewidth=1.4)
-                    th = [math.sqrt(v) if 0 < v < 1e300 else float("nan") for v in run["theory"][key]]
-                    ax.plot(layers, th, color=COLORS[name], linestyle="--", linewidth=0.9, alpha=0.8)
-                for lim in (FLOAT32_MAX, TINY):
-                    ax.axhline(lim, color="0.5", linestyle=":", linewidth=0.8)
-                ax.set(yscale="log", xlabel=t["layer"], ylim=(1e-47, 1e41))
-                if row == 0:
-                    ax.set_title(act, fontsize=10)
-                if col == 0:
-                    ax.set_ylabel(t[key])
-                ax.grid(alpha=0.3)
-        handles, labels = axes[0, 0].get_legend_handles_labels()
-        from matplotlib.lines import Line2D
+def _depth_legend(fig, ax, t: dict) -> None:
+    """One legend for the figure, below the panels: the schemes, theory and float32's range."""
+    from matplotlib.lines import Line2D
 
-        handles += [Line2D([], [], color="0.3", linestyle="--"), Line2D([], [], color="0.5", linestyle=":")]
-        labels += [t["theory"], t["limits"]]
-        fig.legend(handles, labels, loc="outside lower center", ncol=7, fontsize=8)
-    return fig
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], color="0.3", linestyle="--"), Line2D([], [], color="0.5", linestyle=":")]
+    labels += [t["theory"], t["limits"]]
+    fig.legend(handles, labels, loc="outside lower center", ncol=3)
 
 
 def plot_forward(data: dict, lang: str):
-    return _plot_rows(data, lang, ["x"])
+    """2 x 2 panels, one per activation: the RMS of the activations against depth."""
+    import matplotlib.pyplot as plt
+
+    from snippets.plotting import COLUMN_IN, figure_style
+
+    t = LABELS[lang]
+    with figure_style(lang):
+        fig, axes = plt.subplots(2, 2, figsize=(COLUMN_IN, 5.4), layout="constrained", sharex=True, sharey=True)
+        for ax, act in zip(axes.flat, ACTIVATIONS):
+            _plot_depth(ax, data, t, act, "x")
+            ax.set_title(t["acts"][act])
+        for ax in axes[:, 0]:
+            ax.set_ylabel(t["x"])
+        for ax in axes[-1]:
+            ax.set_xlabel(t["layer"])
+        _depth_legend(fig, axes[0, 0], t)
+    return fig
 
 
 def plot_backward(data: dict, lang: str):
-    return _plot_rows(data, lang, ["grad_x", "grad_w"])
+    """One row per activation; left: the back-propagated gradient, right: the weight gradient."""
+    import matplotlib.pyplot as plt
+
+    from snippets.plotting import COLUMN_IN, figure_style
+
+    t = LABELS[lang]
+    keys = ("grad_x", "grad_w")
+    with figure_style(lang):
+        fig, axes = plt.subplots(len(ACTIVATIONS), len(keys), figsize=(COLUMN_IN, 8.4), layout="constrained",
+                                 sharex=True, sharey=True)
+        for row, act in enumerate(ACTIVATIONS):
+            for col, key in enumerate(keys):
+                ax = axes[row, col]
+                _plot_depth(ax, data, t, act, key)
+                ax.set_title(f"{t['acts'][act]}: {t[key]}")
+        for ax in axes[-1]:
+            ax.set_xlabel(t["layer"])
+        _depth_legend(fig, axes[0, 0], t)
+    return fig
 
 
 def plot_histograms(data: dict, lang: str):
+    """One panel per scheme, one above the other: the histogram of a few layers' activations,
+    with each layer's saturated fraction in the legend beside it."""
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     edges = data["edges"]
     centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
     show = [1, 2, 4, 7, 10]
     with figure_style(lang):
-        fig, axes = plt.subplots(1, len(data["schemes"]), figsize=(11, 3.4), layout="constrained",
-                                 sharey=True)
+        fig, axes = plt.subplots(len(data["schemes"]), 1, figsize=(COLUMN_IN, 6.2), layout="constrained",
+                                 sharex=True, sharey=True)
         for ax, s, name in zip(axes, range(len(data["schemes"])), data["schemes"]):
             for k, l in enumerate(show):
                 sat = data["sat"][s][l - 1]
-                ax.plot(centers, data["hist"][s][l - 1], color=f"C{k}",
-                        label=t["layer_n"].format(l=l) + ", " + t["sat"].format(sat=sat))
-            ax.set(title=f"{t['hist']}: {t['schemes'][name]}", xlabel=t["value"], yscale="log",
-                   ylim=(1e-5, 1.5))
+                ax.plot(centers, data["hist"][s][l - 1], color=f"C{k}", label=t["layer_sat"].format(l=l, sat=sat))
+            ax.set(title=t["schemes"][name], yscale="log", ylim=(1e-5, 1.5))
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=7, loc="upper center")
-        axes[0].set_ylabel(t["density"])
+            ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+        axes[-1].set_xlabel(t["value"])
+        fig.supylabel(t["density"], fontsize=plt.rcParams["axes.labelsize"])
     return fig
 
 

@@ -75,48 +75,53 @@ def figure_data(device: str = "cpu") -> dict:
 
 
 LABELS = {
-    "en": {"gain": "gain g (weights of std g/√n)", "q": "q*: mean square of z at the fixed point",
+    "en": {"gain": "gain g (weights of std g/√n)", "q": "q*: mean square of z\nat the fixed point",
            "chi": "χ: gradient factor per layer", "torch": "PyTorch's 5/3", "layer": "layer",
            "fixed": "Where a deep tanh net settles", "deep": "50 layers, width 256",
-           "x": "RMS of activations, g = {g}", "grad": "RMS of gradient dL/dx, g = {g}",
+           "x": "RMS of activations, g = {g}", "grad": "RMS of gradient ∂L/∂x, g = {g}",
            "theory": "theory (infinite width)"},
     "zh": {"gain": "增益 g（权重标准差 g/√n）", "q": "q*：不动点处 z 的均方",
            "chi": "χ：每层梯度的放大系数", "torch": "PyTorch 的 5/3", "layer": "层",
            "fixed": "深层 tanh 网络的稳定状态", "deep": "50 层，宽度 256",
-           "x": "激活值的均方根，g = {g}", "grad": "梯度 dL/dx 的均方根，g = {g}",
+           "x": "激活值的均方根，g = {g}", "grad": "梯度 ∂L/∂x 的均方根，g = {g}",
            "theory": "理论值（无限宽）"},
 }
 
 
 def plot_figure(data: dict, lang: str):
+    """Top: the infinite-width fixed point and gradient factor against the gain. Bottom: a
+    50-layer net at gain 1 and 5/3, measured and predicted. Legends beside the panels."""
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
+    beside = {"loc": "center left", "bbox_to_anchor": (1.02, 0.5)}
     with figure_style(lang):
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(COLUMN_IN, 5.4), layout="constrained")
+        fig.get_layout_engine().set(h_pad=0.1)  # the lower title apart from the upper x label
         g = [c["gain"] for c in data["curve"]]
-        left.plot(g, [c["q"] for c in data["curve"]], color="C0", label=t["q"])
-        left.plot(g, [c["chi"] for c in data["curve"]], color="C3", label=t["chi"])
-        left.axhline(1.0, color="0.6", lw=0.8)
+        top.plot(g, [c["q"] for c in data["curve"]], color="C0", label=t["q"])
+        top.plot(g, [c["chi"] for c in data["curve"]], color="C3", label=t["chi"])
+        top.axhline(1.0, color="0.6", lw=0.8)
         for key, style in (("one", ":"), ("torch", "--")):
-            left.axvline(data["marks"][key]["gain"], color="0.3", ls=style, lw=1)
-        left.annotate(t["torch"], (TORCH_TANH_GAIN, 3.6), xytext=(4, 0), textcoords="offset points")
-        left.set(xlabel=t["gain"], title=t["fixed"], ylim=(0, 4))
-        left.legend(loc="upper left")
+            top.axvline(data["marks"][key]["gain"], color="0.3", ls=style, lw=1)
+        top.annotate(t["torch"], (TORCH_TANH_GAIN, 3.5), xytext=(-4, 0), textcoords="offset points",
+                     ha="right", va="center")
+        top.set(xlabel=t["gain"], title=t["fixed"], ylim=(0, 4))
+        top.legend(**beside)
         deep = data["deep"]
         layers = range(1, deep["depth"] + 1)
         for run, color in zip(deep["runs"], ("C0", "C3")):
             label = "5/3" if abs(run["gain"] - TORCH_TANH_GAIN) < 1e-4 else f"{run['gain']:g}"  # JSON keeps 6 digits
-            right.plot(layers, run["rms_x"], color=color, label=t["x"].format(g=label))
-            right.plot(layers, run["rms_grad"], color=color, ls="-.", label=t["grad"].format(g=label))
-            right.plot(layers, run["theory_rms_x"], color="k", ls="--", lw=0.7)
-            right.plot(layers, run["theory_rms_grad"], color="k", ls="--", lw=0.7)
-        right.plot([], [], color="k", ls="--", lw=0.7, label=t["theory"])
-        right.set(yscale="log", xlabel=t["layer"], title=t["deep"])
-        right.legend(fontsize=7.5, loc="upper right")
-        for ax in (left, right):
+            bottom.plot(layers, run["rms_x"], color=color, label=t["x"].format(g=label))
+            bottom.plot(layers, run["rms_grad"], color=color, ls="-.", label=t["grad"].format(g=label))
+            bottom.plot(layers, run["theory_rms_x"], color="k", ls="--", lw=0.7)
+            bottom.plot(layers, run["theory_rms_grad"], color="k", ls="--", lw=0.7)
+        bottom.plot([], [], color="k", ls="--", lw=0.7, label=t["theory"])
+        bottom.set(yscale="log", xlabel=t["layer"], title=t["deep"])
+        bottom.legend(**beside)
+        for ax in (top, bottom):
             ax.grid(alpha=0.3)
     return fig
 

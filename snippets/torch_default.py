@@ -103,25 +103,28 @@ LABELS = {
                      "default_no_bias": "PyTorch default weights, zero biases",
                      "he": "He (kaiming_normal_), zero biases"},
            "rms": "RMS of activations", "share": "share that depends on the input",
-           "grad": "RMS of gradient dL/dx", "layer": "layer", "theory": "theory (infinite width)"},
+           "grad": "RMS of gradient ∂L/∂x", "layer": "layer", "theory": "theory (infinite width)"},
     "zh": {"inits": {"default": "PyTorch 默认（权重和偏置）",
                      "default_no_bias": "PyTorch 默认权重，偏置置零",
                      "he": "He（kaiming_normal_），偏置置零"},
            "rms": "激活值的均方根", "share": "随输入变化的部分所占比例",
-           "grad": "梯度 dL/dx 的均方根", "layer": "层", "theory": "理论值（无限宽）"},
+           "grad": "梯度 ∂L/∂x 的均方根", "layer": "层", "theory": "理论值（无限宽）"},
 }
 COLORS = {"default": "C3", "default_no_bias": "C1", "he": "C0"}
 
 
 def plot_figure(data: dict, lang: str):
+    """Three panels against depth (2 + 1, the legend in the fourth place): the RMS of the
+    activations, the share of their mean square that depends on the input, the gradient."""
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     layers = range(1, data["depth"] + 1)
     with figure_style(lang):
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained")
+        fig, grid = plt.subplots(2, 2, figsize=(COLUMN_IN, 5.0), layout="constrained")
+        axes, key_ax = [grid[0, 0], grid[0, 1], grid[1, 0]], grid[1, 1]
         for init, res in data["runs"].items():
             kw = {"color": COLORS[init], "label": t["inits"][init],
                   "ls": "--" if init == "default_no_bias" else "-"}  # it overlaps "default" in the gradient
@@ -131,9 +134,12 @@ def plot_figure(data: dict, lang: str):
             axes[2].plot(layers, res["grad_rms"], **kw)
         axes[0].plot([], [], color="k", ls="--", lw=0.7, label=t["theory"])
         for ax, key in zip(axes, ("rms", "share", "grad")):
-            ax.set(yscale="log", xlabel=t["layer"], title=t[key])
+            ax.set(yscale="log", title=t[key])
             ax.grid(alpha=0.3)
-        axes[0].legend(fontsize=7.5, loc="lower left")
+        for ax in axes[1:]:  # the lowest panel of each column
+            ax.set_xlabel(t["layer"])
+        key_ax.axis("off")
+        key_ax.legend(*axes[0].get_legend_handles_labels(), loc="center")
     return fig
 
 
