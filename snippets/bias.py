@@ -752,8 +752,8 @@ LABELS = {
                    "const_b01": "equal weights, biases N(0, 0.1²)", "const_b001": "equal weights, biases N(0, 0.01²)",
                    "zero_b1": "zero weights, biases N(0, 1)"},
         "step": "SGD step", "loss": "training loss (cross-entropy)",
-        "k": "k", "singular": "σ_k / σ_1 of W1 after 2 steps", "bias_std": "biases s·N(0, 1), s = {s}",
-        "train_title": "Training (5 seeds each)", "sigma2": "σ_2 / σ_1 of W1 (0 for rank 1)",
+        "k": "k", "singular": "k-th / 1st singular value", "bias_std": "biases s·N(0, 1)",
+        "train_title": "Training (5 seeds each)", "sigma2": "2nd / 1st singular value of W1",
         "sigma2_title": "How far the units have split",
         "sv_title": "Equal weights: W1 after two steps",
         "epoch": "epoch", "dead": "dead units (% of 256)", "lr": "SGD, lr {lr}", "bias": "hidden bias {b}",
@@ -763,15 +763,15 @@ LABELS = {
         "optimizers": {"sgd": "SGD, lr {lr}", "adam": "Adam, lr {lr}"},
         "inits": {"zero": "output bias 0", "prior": "output bias from the prior"},
         "baseline": {"binary": "prior entropy H(p)", "imbalanced": "prior entropy H(π)", "regression": "target variance"},
-        "ploss": "loss on the whole set", "pstep": "step", "opt_names": {"sgd": "SGD", "adam": "Adam"},
+        "ploss": "loss on the whole set", "pstep": "step",
     },
     "zh": {
         "starts": {"random": "随机权重，零偏置", "const_b1": "相同权重，偏置 N(0, 1)",
                    "const_b01": "相同权重，偏置 N(0, 0.1²)", "const_b001": "相同权重，偏置 N(0, 0.01²)",
                    "zero_b1": "零权重，偏置 N(0, 1)"},
         "step": "SGD 步数", "loss": "训练损失（交叉熵）",
-        "k": "k", "singular": "2 步之后 W1 的 σ_k / σ_1", "bias_std": "偏置 s·N(0, 1)，s = {s}",
-        "train_title": "训练过程（每种 5 个种子）", "sigma2": "W1 的 σ_2 / σ_1（秩为 1 时为 0）",
+        "k": "k", "singular": "第 k 与第 1 奇异值之比", "bias_std": "偏置 s·N(0, 1)",
+        "train_title": "训练过程（每种 5 个种子）", "sigma2": "W1 第 2 与第 1 奇异值之比",
         "sigma2_title": "隐藏单元分开的程度",
         "sv_title": "相同权重：两步之后的 W1",
         "epoch": "轮次（epoch）", "dead": "死亡单元（占 256 个的 %）", "lr": "SGD，学习率 {lr}", "bias": "隐藏层偏置 {b}",
@@ -781,42 +781,57 @@ LABELS = {
         "optimizers": {"sgd": "SGD，学习率 {lr}", "adam": "Adam，学习率 {lr}"},
         "inits": {"zero": "输出偏置为 0", "prior": "输出偏置取自先验"},
         "baseline": {"binary": "先验熵 H(p)", "imbalanced": "先验熵 H(π)", "regression": "目标的方差"},
-        "ploss": "全体样本上的损失", "pstep": "步数", "opt_names": {"sgd": "SGD", "adam": "Adam"},
+        "ploss": "全体样本上的损失", "pstep": "步数",
     },
 }
 START_COLORS = {"random": "C0", "const_b1": "C3", "const_b01": "C1", "const_b001": "C2", "zero_b1": "C4"}
 BIAS_COLORS = ["C0", "C1", "C3", "C2"]
 
 
+def _symlog_steps(ax) -> None:
+    """A step axis on a symlog scale (0, then decades), labelled like the log axes: 0, 10,
+    1e+2 at full size (matplotlib's default is 10 with a small raised exponent)."""
+    from matplotlib.ticker import FuncFormatter
+
+    from snippets.plotting import log_label
+
+    ax.set_xscale("symlog", linthresh=10)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, pos: "0" if v == 0 else log_label(v)))
+
+
 def plot_symmetry(data: dict, lang: str):
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     train = data["train"]
     steps = train["log_steps"]
     with figure_style(lang):
-        fig, (a, b, c) = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
-        for name, run in train["runs"].items():
+        fig = plt.figure(figsize=(COLUMN_IN, 6), layout="constrained")
+        top, bottom = fig.subfigures(2, 1, height_ratios=(3.5, 2.5))
+        a, b = top.subplots(1, 2)
+        for name in [k for k in START_COLORS if k in train["runs"]]:  # the JSON sorts its keys
+            run = train["runs"][name]
             for r, (loss, sigma2) in enumerate(zip(run["loss"], run["sigma2"])):
                 label = t["starts"][name] if r == 0 else None
                 a.plot(steps, loss, color=START_COLORS[name], lw=1, alpha=0.8, label=label)
                 # 0/0 for zero weights at steps 0-1, and exact 0 for clones: not drawn on a log axis
                 b.plot(steps[1:], [v if v and v > 0 else float("nan") for v in sigma2[1:]],
                        color=START_COLORS[name], lw=1, alpha=0.8)
-        a.set_xscale("symlog", linthresh=10)
+        _symlog_steps(a)
         a.set(xlabel=t["step"], ylabel=t["loss"], title=t["train_title"], xlim=(0, steps[-1]), ylim=(0, 2.6))
-        a.legend(fontsize=7.5, loc="lower left")
         b.set(xscale="log", yscale="log", xlabel=t["step"], ylabel=t["sigma2"], title=t["sigma2_title"],
               ylim=(1e-8, 2))
+        top.legend(loc="outside lower center", ncols=2)
+        c = bottom.subplots()
         first = data["first"]
         for i, (key, s) in enumerate(zip(first["keys"], first["bias_stds"])):
             sv = first["singular"][key][-1]
             ks = list(range(1, len(sv) + 1))
-            c.plot(ks, sv, marker="o", color=BIAS_COLORS[i], label=t["bias_std"].format(s=f"{s:g}"))
+            c.plot(ks, sv, marker="o", color=BIAS_COLORS[i], label=f"s = {s:g}")
         c.set(yscale="log", xlabel=t["k"], ylabel=t["singular"], title=t["sv_title"], xticks=ks)
-        c.legend(fontsize=8)
+        c.legend(title=t["bias_std"], loc="upper right")
         for ax in (a, b, c):
             ax.grid(alpha=0.3)
     return fig
@@ -825,72 +840,80 @@ def plot_symmetry(data: dict, lang: str):
 def plot_relu(data: dict, lang: str):
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     train = data["train"]
     epochs = list(range(train["epochs"] + 1))
     with figure_style(lang):
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
-        for ax, lr in zip(axes[:2], train["lrs"]):
+        fig = plt.figure(figsize=(COLUMN_IN, 5.6), layout="constrained")
+        fig.get_layout_engine().set(wspace=0.06)  # room between the last and first epoch labels
+        top, bottom = fig.subfigures(2, 1, height_ratios=(3.2, 2.4))
+        axes = top.subplots(1, 2, sharey=True)
+        for ax, lr in zip(axes, train["lrs"]):
             for i, b in enumerate(train["biases"]):
                 run = train["runs"][_key(b, lr)]
                 for r, dead in enumerate(run["dead"]):
                     if dead is not None:
                         ax.plot(epochs, [100 * d for d in dead], color=BIAS_COLORS[i], lw=1, alpha=0.75,
-                                label=t["bias"].format(b=f"{b:g}") if r == 0 else None)
-            ax.set(xlabel=t["epoch"], ylabel=t["dead"], title=t["lr"].format(lr=f"{lr:g}"), xlim=(0, epochs[-1]))
+                                label=t["bias"].format(b=f"{b:g}") if r == 0 and ax is axes[0] else None)
+            ax.set(xlabel=t["epoch"], title=t["lr"].format(lr=f"{lr:g}"), xlim=(0, epochs[-1]))
             ax.grid(alpha=0.3)
-        axes[0].legend(fontsize=8, loc="upper left")
-        top = max(axes[1].get_ylim()[1], axes[0].get_ylim()[1])
-        for ax in axes[:2]:
-            ax.set_ylim(0, top)
+        axes[0].set(ylabel=t["dead"], ylim=(0, None))
+        top.legend(loc="outside lower center", ncols=len(train["biases"]))
+        ax = bottom.subplots()
         init = data["init"]
         layers = list(range(1, len(next(iter(init["dead_fraction"].values()))) + 1))
         width = 0.8 / len(init["keys"])
         for i, (key, b) in enumerate(zip(init["keys"], init["biases"])):
-            axes[2].bar([l + (i - (len(init["keys"]) - 1) / 2) * width for l in layers],
-                        [100 * v for v in init["dead_fraction"][key]], width=width,
-                        color=BIAS_COLORS[i % len(BIAS_COLORS)], label=t["bias"].format(b=f"{b:g}"))
-        axes[2].set(xlabel=t["layer"], ylabel=t["dead_init"], xticks=layers,
-                    title=t["init_title"].format(n=init["n_seeds"]))
-        axes[2].legend(fontsize=8, loc="upper left")
-        axes[2].grid(alpha=0.3, axis="y")
+            ax.bar([l + (i - (len(init["keys"]) - 1) / 2) * width for l in layers],
+                   [100 * v for v in init["dead_fraction"][key]], width=width,
+                   color=BIAS_COLORS[i % len(BIAS_COLORS)], label=t["bias"].format(b=f"{b:g}"))
+        ax.set(xlabel=t["layer"], ylabel=t["dead_init"], xticks=layers, title=t["init_title"].format(n=init["n_seeds"]))
+        ax.legend(loc="upper left")
+        ax.grid(alpha=0.3, axis="y")
     return fig
 
 
 def plot_prior(data: dict, lang: str):
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullFormatter
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     tasks = data["tasks"]
     colors = {"zero": "C7", "prior": "C1"}
     with figure_style(lang):
-        fig, axes = plt.subplots(2, 3, figsize=(12, 6.4), layout="constrained")
-        for col, (task, td) in enumerate(tasks.items()):
-            for row, opt in enumerate(OPTIMIZERS):
-                ax, run = axes[row, col], td[opt]
+        fig = plt.figure(figsize=(COLUMN_IN, 7.4), layout="constrained")
+        rows = fig.subfigures(len(tasks), 1, squeeze=False)[:, 0]
+        for i, (sub, task) in enumerate(zip(rows, [k for k in TASKS if k in tasks])):  # the JSON sorts its keys
+            td = tasks[task]
+            sub.suptitle(t["tasks"][task])
+            for col, (ax, opt) in enumerate(zip(sub.subplots(1, len(OPTIMIZERS), sharey=True), OPTIMIZERS)):
+                run = td[opt]
                 steps = run["log_steps"]
                 for init in ("zero", "prior"):
                     for r, loss in enumerate(run[init]["loss"]):
                         ax.plot(steps, loss, color=colors[init], lw=1, alpha=0.85,
-                                label=t["inits"][init] if r == 0 else None)
+                                label=t["inits"][init] if r == 0 and i == 0 and col == 0 else None)
                 ax.axhline(run["baseline"], color="0.3", ls=(0, (3, 3)), lw=0.9, label=t["baseline"][task])
-                ax.set_xscale("symlog", linthresh=10)
+                _symlog_steps(ax)
                 ax.set_yscale("log")
-                ax.yaxis.set_minor_formatter(NullFormatter())
-                ax.set(xlim=(0, steps[-1]), xlabel=t["pstep"])
-                if row == 0:
-                    ax.set_title(t["tasks"][task])
+                ax.set(xlim=(0, steps[-1]), title=t["optimizers"][opt].format(lr=f"{run['lr']:g}"))
+                if i == len(tasks) - 1:
+                    ax.set_xlabel(t["pstep"])
                 if col == 0:
-                    ax.set_ylabel(t["opt_names"][opt] + "\n" + t["ploss"])
-                ax.text(0.97, 0.95, t["optimizers"][opt].format(lr=f"{run['lr']:g}"), transform=ax.transAxes,
-                        ha="right", va="top", fontsize=8, color="0.25")
+                    # at the same distance in every row: the rows are laid out one by one, and
+                    # labels placed by their tick labels' widths would misalign the columns
+                    ax.set_ylabel(t["ploss"])
+                    ax.yaxis.set_label_coords(-0.15, 0.5)
+                    # the dashed line's name differs by task: a legend of its own, where the
+                    # curves have left (they start top left and fall)
+                    handles, labels = ax.get_legend_handles_labels()
+                    ax.legend(handles[-1:], labels[-1:], loc="lower left")
                 ax.grid(alpha=0.3)
-            axes[0, col].legend(fontsize=7.5, loc="lower left")
+        handles, labels = rows[0].axes[0].get_legend_handles_labels()
+        fig.legend(handles[:-1], labels[:-1], loc="outside upper center", ncols=2)
     return fig
 
 

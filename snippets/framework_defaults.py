@@ -491,23 +491,23 @@ def figure_data(device: str = "cpu", seed: int = 0) -> dict:
 
 LABELS = {
     "en": {"groups": {"linear": "Linear / Dense", "conv1d": "Conv1d", "conv2d": "Conv2d", "conv3d": "Conv3d",
-                      "conv_transpose2d": "ConvTranspose2d\n(stride 2)", "lstm_ih": "LSTM\ninput kernel",
-                      "lstm_hh": "LSTM\nrecurrent", "gru_hh": "GRU / RNN\nrecurrent",
-                      "mha_in": "attention\nin-proj", "mha_out": "attention\nout-proj"},
+                      "conv_transpose2d": "ConvTranspose2d (stride 2)", "lstm_ih": "LSTM input kernel",
+                      "lstm_hh": "LSTM recurrent", "gru_hh": "GRU / RNN recurrent",
+                      "mha_in": "attention in-proj", "mha_out": "attention out-proj"},
            "fw": {"torch": "PyTorch 2.13 (measured)", "keras": "Keras 3.15 (from its formulas)",
                   "flax": "Flax 0.12 (from its formulas)"},
-           "left": "forward factor fan_in · Var(w)", "lecun": "LeCun: 1", "he": "He: 2",
-           "third": "1/3: U(±1/√fan_in)",
+           "left": "forward factor fan-in · Var(w)", "lecun": "LeCun: 1", "he": "He: 2",
+           "third": "1/3: U(±1/√fan-in)",
            "right": "RMS of an embedding coordinate", "ref": "1/√dim",
            "na": "no such layer / not read"},
     "zh": {"groups": {"linear": "Linear / Dense", "conv1d": "Conv1d", "conv2d": "Conv2d", "conv3d": "Conv3d",
-                      "conv_transpose2d": "ConvTranspose2d\n（步长 2）", "lstm_ih": "LSTM\n输入权重",
-                      "lstm_hh": "LSTM\n循环权重", "gru_hh": "GRU / RNN\n循环权重",
-                      "mha_in": "注意力\n输入投影", "mha_out": "注意力\n输出投影"},
+                      "conv_transpose2d": "ConvTranspose2d（步长 2）", "lstm_ih": "LSTM 输入权重",
+                      "lstm_hh": "LSTM 循环权重", "gru_hh": "GRU / RNN 循环权重",
+                      "mha_in": "注意力输入投影", "mha_out": "注意力输出投影"},
            "fw": {"torch": "PyTorch 2.13（实测）", "keras": "Keras 3.15（按源码公式计算）",
                   "flax": "Flax 0.12（按源码公式计算）"},
-           "left": "前向放大系数 fan_in · Var(w)", "lecun": "LeCun：1", "he": "He：2",
-           "third": "1/3：U(±1/√fan_in)",
+           "left": "前向放大系数：扇入 · Var(w)", "lecun": "LeCun：1", "he": "He：2",
+           "third": "1/3：U(±1/√扇入)",
            "right": "嵌入向量每个坐标的均方根", "ref": "1/√dim",
            "na": "无此层 / 未查阅"},
 }
@@ -517,45 +517,51 @@ COLORS = {"torch": "C3", "keras": "C0", "flax": "C2"}
 def plot_figure(data: dict, lang: str):
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     fws = ("torch", "keras", "flax")
+    n = len(data["bars"])
+
+    def style(fw):
+        return dict(color=COLORS[fw], hatch=None if fw == "torch" else "//",
+                    edgecolor="white" if fw == "torch" else COLORS[fw], alpha=0.9 if fw == "torch" else 0.45)
+
     with figure_style(lang):
-        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.2), width_ratios=(4.2, 1), layout="constrained")
-        width = 0.27
+        # horizontal bars: the layer names read across, at full size
+        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(COLUMN_IN, 6.2), height_ratios=(n + 1, 3.5),
+                                      layout="constrained")
+        height = 0.27
         for i, bar in enumerate(data["bars"]):
             for j, fw in enumerate(fws):
-                x = i + (j - 1) * width
+                y = i + (j - 1) * height
                 if bar[fw] is None:
-                    ax.plot(x, 0.03, marker="x", color="0.6", ms=4)
+                    ax.plot(0.03, y, marker="x", color="0.6", ms=5)
                     continue
-                ax.bar(x, bar[fw], width, color=COLORS[fw], hatch=None if fw == "torch" else "//",
-                       edgecolor="white" if fw == "torch" else COLORS[fw], alpha=0.9 if fw == "torch" else 0.45,
-                       label=t["fw"][fw] if i == 0 else None)
-        ax.axhline(1, color="k", ls="--", lw=0.8)
-        ax.axhline(2, color="k", ls=":", lw=0.8)
-        ax.axhline(1 / 3, color="C3", ls="-.", lw=0.7)
-        n = len(data["bars"])
-        ax.text(n - 0.45, 1 / 3 + 0.03, t["third"], ha="right", va="bottom", fontsize=8, color="C3")
-        ax.text(n - 0.45, 1.03, t["lecun"], ha="right", va="bottom", fontsize=8)
-        ax.text(n - 0.45, 2.03, t["he"], ha="right", va="bottom", fontsize=8)
-        ax.plot([], [], marker="x", ls="", color="0.6", label=t["na"])
-        ax.set_xticks(range(n), [t["groups"][b["group"]] for b in data["bars"]], fontsize=7.5)
-        ax.set(ylabel=t["left"], ylim=(0, 2.3), xlim=(-0.6, n - 0.4))
-        ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=7.5, loc="upper left")
+                ax.barh(y, bar[fw], height, label=t["fw"][fw] if i == 0 else None, **style(fw))
+        ax.axvline(1, color="k", ls="--", lw=0.8)
+        ax.axvline(2, color="k", ls=":", lw=0.8)
+        ax.axvline(1 / 3, color="C3", ls="-.", lw=0.7)
+        # the lines' names below the last group, where no bar is
+        below = n - 0.15
+        ax.text(1 / 3 + 0.03, below, t["third"], ha="left", va="center", color="C3")
+        ax.text(1.03, below, t["lecun"], ha="left", va="center")
+        ax.text(2.03, below, t["he"], ha="left", va="center")
+        handles, labels = ax.get_legend_handles_labels()  # the frameworks, then the cross
+        handles.append(ax.plot([], [], marker="x", ls="", color="0.6")[0])
+        labels.append(t["na"])
+        ax.set_yticks(range(n), [t["groups"][b["group"]] for b in data["bars"]])
+        ax.set(xlabel=t["left"], xlim=(0, 2.3), ylim=(n + 0.2, -0.6))
+        ax.grid(axis="x", alpha=0.3)
+        fig.legend(handles, labels, loc="outside upper center", ncols=2)
         emb = data["embedding"]
-        vals = [emb[f"{fw}_std"] for fw in fws]
         for j, fw in enumerate(fws):
-            ax2.bar(j, vals[j], 0.6, color=COLORS[fw], hatch=None if fw == "torch" else "//",
-                    edgecolor="white" if fw == "torch" else COLORS[fw], alpha=0.9 if fw == "torch" else 0.45)
-        ax2.axhline(emb["inv_sqrt_dim"], color="k", ls="--", lw=0.8)
-        ax2.text(2.4, emb["inv_sqrt_dim"] * 1.15, f"{t['ref']} ({emb['dim']})", ha="right", fontsize=7.5)
-        ax2.set_xticks(range(3), ["PyTorch", "Keras", "Flax"], fontsize=8)
-        ax2.set(yscale="log", ylim=(0.01, 2), title=t["right"])
-        ax2.title.set_fontsize(8.5)
-        ax2.grid(axis="y", alpha=0.3)
+            ax2.barh(j, emb[f"{fw}_std"], 0.6, **style(fw))
+        ax2.axvline(emb["inv_sqrt_dim"], color="k", ls="--", lw=0.8)
+        ax2.text(emb["inv_sqrt_dim"] * 1.1, 1, f"{t['ref']} ({emb['dim']})", ha="left", va="center")
+        ax2.set_yticks(range(3), ["PyTorch", "Keras", "Flax"])
+        ax2.set(xscale="log", xlim=(0.01, 2), ylim=(2.6, -0.6), title=t["right"])
+        ax2.grid(axis="x", alpha=0.3)
     return fig
 
 

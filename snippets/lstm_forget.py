@@ -280,16 +280,16 @@ def figure_data(device: str = "cpu") -> dict:
 
 LABELS = {
     "en": {"inits": {"default": "PyTorch default", "zero": "forget bias 0", "one": "forget bias 1"},
-           "direct": "σ(b)ᵏ: cell path only",
-           "full": "(σ(b) + 0.14)ᵏ: with the recurrent path", "lag": "lag k = T − t (steps)",
-           "grad": "|dL/dx_t| at initialization (T = {T})",
+           "direct": "factor σ(b) per step: cell path only",
+           "full": "factor σ(b) + 0.14 per step: with the recurrent path", "lag": "lag k = T − t (steps)",
+           "grad": "|∂L/∂x| of the input k steps back, at initialization (T = {T})",
            "step": "training step", "loss": "training loss, T = {T} ({n} seeds each)",
            "length": "delay T (steps)", "solved": "steps until loss < {thr:g}",
            "never": "not within {steps} steps"},
     "zh": {"inits": {"default": "PyTorch 默认", "zero": "遗忘门偏置 0", "one": "遗忘门偏置 1"},
-           "direct": "σ(b)ᵏ：只算细胞状态路径",
-           "full": "(σ(b) + 0.14)ᵏ：加上循环权重路径", "lag": "滞后 k = T − t（步）",
-           "grad": "初始化时的 |dL/dx_t|（T = {T}）",
+           "direct": "每步乘以 σ(b)：只算细胞状态路径",
+           "full": "每步乘以 σ(b) + 0.14：加上循环权重路径", "lag": "滞后 k = T − t（步）",
+           "grad": "初始化时 k 步之前输入的 |∂L/∂x|（T = {T}）",
            "step": "训练步数", "loss": "训练损失，T = {T}（每种各 {n} 个种子）",
            "length": "延迟 T（步）", "solved": "损失降到 {thr:g} 以下所需步数",
            "never": "{steps} 步内未学会"},
@@ -300,12 +300,14 @@ COLORS = {"default": "#d62728", "zero": "#ff7f0e", "one": "#1f77b4"}
 def plot_figure(data: dict, lang: str):
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     init_data, tr = data["at_init"], data["training"]
     with figure_style(lang):
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.7), layout="constrained")
+        fig, named = plt.subplot_mosaic([["grad", "grad"], ["loss", "solved"]], figsize=(COLUMN_IN, 5.8),
+                                        layout="constrained")
+        axes = [named["grad"], named["loss"], named["solved"]]
         ax = axes[0]
         lags = list(range(init_data["length"]))
         for init in [k for k in INITS if k in init_data["runs"]]:  # the JSON sorts its keys
@@ -322,10 +324,11 @@ def plot_figure(data: dict, lang: str):
                 rate += init_data["recurrent_radius"]
                 ax.plot(lags[1:], [anchor * rate ** (k - 1) for k in lags[1:]], color=COLORS[init],
                         ls=":", lw=1)
-        ax.plot([], [], color="k", ls="--", lw=0.8, label=t["direct"])
-        ax.plot([], [], color="k", ls=":", lw=1, label=t["full"])
+        # the initializations: one legend for the figure; the line styles: below the dashed lines
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=3)
+        styles = [ax.plot([], [], color="k", ls="--", lw=0.8)[0], ax.plot([], [], color="k", ls=":", lw=1)[0]]
         ax.set(yscale="log", xlabel=t["lag"], title=t["grad"].format(T=init_data["length"]))
-        ax.legend(fontsize=7.5, loc="lower left")
+        ax.legend(styles, [t["direct"], t["full"]], loc="lower left")
 
         ax = axes[1]
         key = f"T{data['figure_length']}"
@@ -333,11 +336,9 @@ def plot_figure(data: dict, lang: str):
         for init in order:
             per_init = tr["runs"][init]
             for s, row in enumerate(per_init[key]["loss"]):
-                ax.plot(tr["log_step"], row, color=COLORS[init], lw=1, alpha=0.8,
-                        label=t["inits"][init] if s == 0 else None)
+                ax.plot(tr["log_step"], row, color=COLORS[init], lw=1, alpha=0.8)
         ax.axhline(tr["threshold"], color="0.5", ls=":", lw=0.8)
         ax.set(yscale="log", xlabel=t["step"], title=t["loss"].format(T=data["figure_length"], n=tr["seeds"]))
-        ax.legend(fontsize=7.5, loc="lower left")
 
         ax = axes[2]
         for j, init in enumerate(order):
@@ -350,13 +351,11 @@ def plot_figure(data: dict, lang: str):
                         ax.plot(xpos, tr["steps"] * 1.06, marker="x", color=COLORS[init], ms=5)
                     else:
                         ax.plot(xpos, step, marker="o", color=COLORS[init], ms=4, alpha=0.85)
-        for init in order:
-            ax.plot([], [], marker="o", ls="", color=COLORS[init], label=t["inits"][init])
         ax.plot([], [], marker="x", ls="", color="0.3", label=t["never"].format(steps=tr["steps"]))
         ax.axhline(tr["steps"], color="0.6", lw=0.8)
         ax.set(xlabel=t["length"], title=t["solved"].format(thr=tr["threshold"]),
                xticks=tr["lengths"], ylim=(0, tr["steps"] * 1.5))
-        ax.legend(fontsize=7.5, loc="upper left")
+        ax.legend(loc="upper left")
         for ax in axes:
             ax.grid(alpha=0.3)
     return fig
