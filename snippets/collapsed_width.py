@@ -248,12 +248,12 @@ LABELS = {
            "s1": "teacher projection s₁ = a₁·x", "target": "target", "collapsed": "constant start (one unit wide)",
            "linear": "linear model"},
     "zh": {"models": {"zero": "零初始化", "constant": "常数初始化", "random": "随机初始化", "linear": "线性拟合"},
-           "targets": {"one_direction": "y = tanh(3 s₁)：一个方向",
-                       "two_directions": "y = s₁·s₂：两个方向"},
+           "targets": {"one_direction": "y = tanh(3 s1)：一个方向",  # no ₁ in Noto Sans SC
+                       "two_directions": "y = s1·s2：两个方向"},
            "fvu": "测试集上未解释的\n方差比例（FVU）",
            "linear_floor": "最优线性模型（理论值）", "one_unit_floor": "单个投影的最优函数（理论值）",
-           "profile": "y = tanh(3 s₁)，种子 {seed}：测试点",
-           "s1": "教师投影 s₁ = a₁·x", "target": "目标值", "collapsed": "常数初始化（相当于单个单元）",
+           "profile": "y = tanh(3 s1)，种子 {seed}：测试点",
+           "s1": "在教师方向 a1 上的投影 s1", "target": "目标值", "collapsed": "常数初始化（相当于单个单元）",
            "linear": "线性模型"},
 }
 COLORS = {"zero": "#d62728", "constant": "#ff7f0e", "random": "#1f77b4", "linear": "#7f7f7f"}

@@ -305,13 +305,13 @@ LABELS = {
            "spread": "largest distance between two\nfilters / heads, relative",
            "step": "training step (Adam)", "conv": "conv filters", "attention": "attention heads",
            "zero": "exactly 0 (identical)", "singular": "singular values of the bank,\nσₖ/σ₁ (seed {seed})",
-           "k": "k", "rank": "rank {rank}"},
+           "k": "k", "rank": "rank {rank}", "run": "{part}, {start}"},
     "zh": {"starts": {"equal": "相同的初值", "random": "随机初值"},
            "filters": "学到的 8 个 3×3 卷积核（种子 {seed}）",
            "spread": "两个卷积核 / 注意力头之间的\n最大相对距离",
            "step": "训练步数（Adam）", "conv": "卷积核", "attention": "注意力头",
-           "zero": "严格为 0（完全相同）", "singular": "参数矩阵的奇异值\nσₖ/σ₁（种子 {seed}）",
-           "k": "k", "rank": "秩 {rank}"},
+           "zero": "严格为 0（完全相同）", "singular": "参数矩阵的奇异值\n（除以最大者，种子 {seed}）",
+           "k": "k", "rank": "秩 {rank}", "run": "{part}，{start}"},
 }
 COLORS = {"equal": "#ff7f0e", "random": "#1f77b4"}
 STYLES = {"conv": ("o", "-"), "attention": ("s", "--")}  # marker, line style
@@ -349,10 +349,11 @@ def plot_conv_attention(data: dict, lang: str):
         for part, (marker, line) in STYLES.items():
             log = data[part]["log"]
             for start in STARTS:
+                label = t["run"].format(part=t[part], start=t["starts"][start])
                 for i, _ in enumerate(log["relative"][start][0]):
                     ax_spread.plot(log["step"], [max(row[i], FLOOR) for row in log["relative"][start]],
                                    marker + line, color=COLORS[start], linewidth=1.1, markersize=3.5,
-                                   label=f"{t[part]}, {t['starts'][start]}" if i == 0 else None)
+                                   label=label if i == 0 else None)
                 sv = data[part]["final"]["singular"][start][0]
                 k = range(1, len(sv) + 1)
                 ax_sv.plot(k, [max(v, FLOOR) for v in sv], marker + line, color=COLORS[start], markersize=4,

@@ -256,7 +256,7 @@ LABELS = {
     "zh": {"spread": "隐藏单元之间的\n相对差异（种子 {seed}）", "loss": "训练损失（MSE / 2）",
            "step": "梯度下降步数", "eps": "ε = {eps}", "eps0": "ε = 0（始终严格对称）",
            "threshold": "分开的阈值", "zero": "严格为 0",
-           "law": "到……所需的步数", "log_eps": "log₁₀(1/ε)", "split": "单元分开",
+           "law": "到……所需的步数", "log_eps": "lg(1/ε)", "split": "单元分开",
            "leave": "损失离开平台期", "theory": "理论：斜率 ln 10 / ln(1 + lr|λ|)"},
 }
 FLOOR = 1e-18  # where exact zeros are drawn on the log axis
