@@ -357,30 +357,36 @@ FLOOR = 1e-22  # where exact zeros are drawn on the log axis
 
 
 def plot_figure(data: dict, lang: str):
-    """Spread of the clones over training (log-log), one line per run."""
+    """Top: spread of the clones over training (log-log), one line per run. Bottom: the
+    loss of the same runs, beside their legend."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = FIGURE_LABELS[lang]
     with figure_style(lang):
-        fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained",
-                                          gridspec_kw={"width_ratios": [2, 1]})
+        fig, axd = plt.subplot_mosaic([["spread", "spread"], ["loss", "key"]], figsize=(COLUMN_IN, 5.4),
+                                      layout="constrained", height_ratios=[1.45, 1])
+        ax, ax_loss = axd["spread"], axd["loss"]
         for i, name in enumerate(data["order"]):
             r = data["runs"][name]
             steps = [s + 1 for s in r["step"]]  # step 0 on a log axis
-            style = {"color": f"C{i}", "label": t["runs"][name], "marker": "o", "markersize": 2.5}
+            style = {"color": f"C{i}", "label": t["runs"][name], "marker": "o", "markersize": 3}
             ax.plot(steps, [max(v, FLOOR) for v in r["spread"]], **style)
             ax_loss.plot(steps, r["loss"], **style)
         ax.axhline(FLOOR, color="0.4", linestyle=":", linewidth=1)
-        ax.annotate(t["zero"], (1, FLOOR), xytext=(2, 4), textcoords="offset points",
-                    fontsize=8, color="0.3")
+        ax.annotate(t["zero"], (data["runs"][data["order"][0]]["step"][-1] + 1, FLOOR), xytext=(-3, 4),
+                    textcoords="offset points", ha="right", color="0.3")
         ax.set(xscale="log", yscale="log", xlabel=t["step"] + " + 1", title=t["spread"],
                ylim=(FLOOR / 10, 10))
+        ax.set_yticks([10.0 ** e for e in range(-21, 1, 3)])  # every third decade: labels that fit
+        ax.yaxis.set_minor_locator(NullLocator())
         ax_loss.set(xscale="log", xlabel=t["step"] + " + 1", title=t["loss"])
         for a in (ax, ax_loss):
             a.grid(alpha=0.3)
-        ax_loss.legend(fontsize=7, loc="upper right")
+        axd["key"].set_axis_off()
+        axd["key"].legend(*ax.get_legend_handles_labels(), loc="center", frameon=False)
     return fig
 
 

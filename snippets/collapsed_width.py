@@ -238,40 +238,41 @@ def collapsed_width_data(device: str = "cpu") -> dict:
 
 
 LABELS = {
-    "en": {"models": {"zero": "zero start", "constant": "constant start\n(one unit wide)",
-                      "random": "random start", "linear": "best linear\nmodel (fitted)"},
+    "en": {"models": {"zero": "zero\nstart", "constant": "constant\nstart", "random": "random\nstart",
+                      "linear": "linear\nfit"},
            "targets": {"one_direction": "y = tanh(3 s₁): one direction",
                        "two_directions": "y = s₁·s₂: two directions"},
-           "fvu": "unexplained variance on test data (FVU)",
+           "fvu": "unexplained variance\non test data (FVU)",
            "linear_floor": "best linear model (theory)", "one_unit_floor": "best function of one projection (theory)",
            "profile": "y = tanh(3 s₁), seed {seed}: test points",
-           "s1": "teacher projection s₁ = a₁·x", "target": "target", "collapsed": "constant start (one unit)",
+           "s1": "teacher projection s₁ = a₁·x", "target": "target", "collapsed": "constant start (one unit wide)",
            "linear": "linear model"},
-    "zh": {"models": {"zero": "零初始化", "constant": "常数初始化\n（相当于单个单元）",
-                      "random": "随机初始化", "linear": "最优线性模型\n（拟合）"},
-           "targets": {"one_direction": "y = tanh(3 s₁)：一个方向",
-                       "two_directions": "y = s₁·s₂：两个方向"},
-           "fvu": "测试集上未解释的方差比例（FVU）",
+    "zh": {"models": {"zero": "零初始化", "constant": "常数初始化", "random": "随机初始化", "linear": "线性拟合"},
+           "targets": {"one_direction": "y = tanh(3 s1)：一个方向",  # no ₁ in Noto Sans SC
+                       "two_directions": "y = s1·s2：两个方向"},
+           "fvu": "测试集上未解释的\n方差比例（FVU）",
            "linear_floor": "最优线性模型（理论值）", "one_unit_floor": "单个投影的最优函数（理论值）",
-           "profile": "y = tanh(3 s₁)，种子 {seed}：测试点",
-           "s1": "教师投影 s₁ = a₁·x", "target": "目标值", "collapsed": "常数初始化（单个单元）",
+           "profile": "y = tanh(3 s1)，种子 {seed}：测试点",
+           "s1": "在教师方向 a1 上的投影 s1", "target": "目标值", "collapsed": "常数初始化（相当于单个单元）",
            "linear": "线性模型"},
 }
 COLORS = {"zero": "#d62728", "constant": "#ff7f0e", "random": "#1f77b4", "linear": "#7f7f7f"}
 
 
 def plot_collapsed_width(data: dict, lang: str):
-    """Left: FVU per target and model, one dot per seed. Right: the one-unit fit."""
+    """Top: FVU per target and model, one dot per seed, the theory's floors in one legend.
+    Bottom: the one-unit fit of the first target."""
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     models = list(STARTS) + ["linear"]
     with figure_style(lang):
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), layout="constrained",
-                                 gridspec_kw={"width_ratios": [1, 1, 1.1]})
-        for ax, target in zip(axes[:2], TARGETS):
+        fig = plt.figure(figsize=(COLUMN_IN, 6.0), layout="constrained")
+        top, bottom = fig.subfigures(2, 1, height_ratios=[1.25, 1])
+        axes = top.subplots(1, 2, sharey=True)
+        for ax, target in zip(axes, TARGETS):
             for i, m in enumerate(models):
                 vals = data["fvu"][target][m]
                 ax.scatter([i] * len(vals), vals, color=COLORS[m], s=18, zorder=3)
@@ -280,13 +281,15 @@ def plot_collapsed_width(data: dict, lang: str):
                        label=t["linear_floor"])
             if target in data["floors"]["one_unit"]:
                 ax.axhline(data["floors"]["one_unit"][target], color=COLORS["constant"], linestyle=":",
-                           linewidth=1.2, label=t["one_unit_floor"])
-            ax.set_xticks(range(len(models)), [t["models"][m] for m in models], fontsize=7)
+                           linewidth=1.5, label=t["one_unit_floor"])
+            ax.set_xticks(range(len(models)), [t["models"][m] for m in models])
+            for label, m in zip(ax.get_xticklabels(), models):
+                label.set_color(COLORS[m])
             ax.set(title=t["targets"][target], ylim=(-0.03, 1.12))
             ax.grid(alpha=0.3, axis="y")
-            ax.legend(fontsize=7, loc="center left")
         axes[0].set_ylabel(t["fvu"])
-        p, ax = data["profile"], axes[2]
+        top.legend(*axes[1].get_legend_handles_labels(), loc="outside lower center", ncol=2)
+        p, ax = data["profile"], bottom.subplots()
         order = np.argsort(p["s1"])
         s1 = np.asarray(p["s1"])[order]
         ax.scatter(p["s1"], p["y"], s=5, color="0.6", label=t["target"], rasterized=True)
@@ -295,7 +298,7 @@ def plot_collapsed_width(data: dict, lang: str):
         ax.plot(s1, np.asarray(p["linear"])[order], ".", markersize=2, color=COLORS["linear"], label=t["linear"])
         ax.set(title=t["profile"].format(seed=data["provenance"]["seeds"][0]), xlabel=t["s1"])
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(loc="upper left", markerscale=2.5)
     return fig
 
 

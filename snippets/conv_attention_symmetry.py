@@ -302,73 +302,78 @@ def conv_attention_data(device: str = "cpu") -> dict:
 LABELS = {
     "en": {"starts": {"equal": "equal start", "random": "random start"},
            "filters": "the 8 learned 3×3 filters (seed {seed})",
-           "spread": "largest distance between two filters / heads\n(relative to their length)",
+           "spread": "largest distance between two\nfilters / heads, relative",
            "step": "training step (Adam)", "conv": "conv filters", "attention": "attention heads",
-           "zero": "exactly 0 (identical)", "singular": "singular values of the bank, σₖ/σ₁ (seed {seed})",
-           "k": "k", "rank": "rank {rank}"},
+           "zero": "exactly 0 (identical)", "singular": "singular values of the bank,\nσₖ/σ₁ (seed {seed})",
+           "k": "k", "rank": "rank {rank}", "run": "{part}, {start}"},
     "zh": {"starts": {"equal": "相同的初值", "random": "随机初值"},
            "filters": "学到的 8 个 3×3 卷积核（种子 {seed}）",
-           "spread": "两个卷积核 / 注意力头之间的最大距离\n（相对于其长度）",
+           "spread": "两个卷积核 / 注意力头之间的\n最大相对距离",
            "step": "训练步数（Adam）", "conv": "卷积核", "attention": "注意力头",
-           "zero": "严格为 0（完全相同）", "singular": "参数矩阵的奇异值 σₖ/σ₁（种子 {seed}）",
-           "k": "k", "rank": "秩 {rank}"},
+           "zero": "严格为 0（完全相同）", "singular": "参数矩阵的奇异值\n（除以最大者，种子 {seed}）",
+           "k": "k", "rank": "秩 {rank}", "run": "{part}，{start}"},
 }
 COLORS = {"equal": "#ff7f0e", "random": "#1f77b4"}
+STYLES = {"conv": ("o", "-"), "attention": ("s", "--")}  # marker, line style
 FLOOR = 1e-20  # where exact zeros are drawn on the log axes
 TICKS = [1e-20, 1e-15, 1e-10, 1e-5, 1]
 
 
 def plot_conv_attention(data: dict, lang: str):
-    """Left: the learned filters. Middle: spread over training. Right: singular values."""
+    """Top: the learned filters of both starts. Below: the spread over training and the
+    singular values of the banks, with one legend for both."""
     import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.ticker import NullLocator
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     seed = data["provenance"]["seeds"][0]
     with figure_style(lang):
-        fig = plt.figure(figsize=(11, 3.8), layout="constrained")
-        left, mid, right = fig.subfigures(1, 3, width_ratios=[1.1, 1, 1])
-        axes = left.subplots(2, 1)
-        for ax, start in zip(axes, STARTS):
+        fig = plt.figure(figsize=(COLUMN_IN, 4.6), layout="constrained")
+        top, bottom = fig.subfigures(2, 1, height_ratios=[1, 3.4])
+        strips = top.subplots(1, 3, width_ratios=[1, 0.08, 1])  # the middle one: a gap between the strips
+        strips[1].set_axis_off()
+        for ax, start in zip(strips[::2], STARTS):
             f = np.asarray(data["filters"][start])  # (C, 3, 3) -> one strip with 1-pixel gaps
             strip = np.full((3, f.shape[0] * 4 - 1), np.nan)
             for c in range(f.shape[0]):
                 strip[:, 4 * c:4 * c + 3] = f[c]
             lim = np.nanmax(np.abs(strip))
             ax.imshow(strip, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
-            ax.set_title(t["starts"][start], fontsize=8)
+            ax.set_title(t["starts"][start], color=COLORS[start])
             ax.set_axis_off()
-        left.suptitle(t["filters"].format(seed=seed), fontsize=9)
-        ax = mid.subplots()
-        for part, style in (("conv", "-"), ("attention", "--")):
+        top.suptitle(t["filters"].format(seed=seed))
+        ax_spread, ax_sv = bottom.subplots(1, 2)
+        for part, (marker, line) in STYLES.items():
             log = data[part]["log"]
             for start in STARTS:
+                label = t["run"].format(part=t[part], start=t["starts"][start])
                 for i, _ in enumerate(log["relative"][start][0]):
-                    ax.plot(log["step"], [max(row[i], FLOOR) for row in log["relative"][start]], style,
-                            color=COLORS[start], linewidth=1.1,
-                            label=f"{t[part]}, {t['starts'][start]}" if i == 0 else None)
-        ax.annotate(t["zero"], (0, FLOOR), xytext=(2, 3), textcoords="offset points", fontsize=7, color="0.3")
-        ax.set(yscale="log", ylim=(FLOOR / 10, 30), xlabel=t["step"], title=t["spread"], yticks=TICKS)
-        ax.yaxis.set_minor_locator(NullLocator())  # few tick labels: they dominate the drawing time
-        ax.title.set_fontsize(8)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="center right")
-        ax = right.subplots()
-        for part, marker in (("conv", "o"), ("attention", "s")):
-            for start in STARTS:
+                    ax_spread.plot(log["step"], [max(row[i], FLOOR) for row in log["relative"][start]],
+                                   marker + line, color=COLORS[start], linewidth=1.1, markersize=3.5,
+                                   label=label if i == 0 else None)
                 sv = data[part]["final"]["singular"][start][0]
-                ax.plot(range(1, len(sv) + 1), [max(v, FLOOR) for v in sv], marker + ("-" if part == "conv" else "--"),
-                        color=COLORS[start], markersize=4, linewidth=1,
-                        label=f"{t[part]}, {t['starts'][start]} "
-                              f"({t['rank'].format(rank=data[part]['final']['rank'][start][0])})")
-        ax.set(yscale="log", ylim=(FLOOR / 10, 3), xlabel=t["k"], title=t["singular"].format(seed=seed), yticks=TICKS)
-        ax.yaxis.set_minor_locator(NullLocator())
-        ax.title.set_fontsize(8)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="center right")
+                k = range(1, len(sv) + 1)
+                ax_sv.plot(k, [max(v, FLOOR) for v in sv], marker + line, color=COLORS[start], markersize=4,
+                           linewidth=1)
+                rank = t["rank"].format(rank=data[part]["final"]["rank"][start][0])
+                if start == "random":  # at the curve's last point
+                    ax_sv.annotate(rank, (k[-1], sv[-1]), xytext=(3, -6), textcoords="offset points",
+                                   ha="right", va="top", color=COLORS[start])
+                elif part == "conv":  # both equal banks: rank 1, their values below sigma_1 at the floor
+                    ax_sv.annotate(rank, (k[-1], FLOOR), xytext=(0, 6), textcoords="offset points",
+                                   ha="right", va="bottom", color=COLORS[start])
+        ax_spread.annotate(t["zero"], (data["conv"]["log"]["step"][-1], FLOOR), xytext=(0, 5),
+                           textcoords="offset points", ha="right", color="0.3")
+        ax_spread.set(yscale="log", ylim=(FLOOR / 10, 30), xlabel=t["step"], title=t["spread"], yticks=TICKS)
+        ax_sv.set(yscale="log", ylim=(FLOOR / 10, 30), xlabel=t["k"], title=t["singular"].format(seed=seed),
+                  yticks=TICKS, xticks=range(1, data["conv"]["config"]["channels"] + 1))
+        for ax in (ax_spread, ax_sv):
+            ax.yaxis.set_minor_locator(NullLocator())  # few tick labels: they dominate the drawing time
+            ax.grid(alpha=0.3)
+        bottom.legend(*ax_spread.get_legend_handles_labels(), loc="outside lower center", ncol=2)
     return fig
 
 

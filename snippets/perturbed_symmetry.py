@@ -248,55 +248,63 @@ def perturbed_symmetry_data(device: str = "cpu") -> dict:
 
 
 LABELS = {
-    "en": {"spread": "relative spread of the hidden units (seed {seed})", "loss": "training loss (MSE / 2)",
+    "en": {"spread": "relative spread of the\nhidden units (seed {seed})", "loss": "training loss (MSE / 2)",
            "step": "gradient-descent step", "eps": "ε = {eps}", "eps0": "ε = 0 (stays exactly symmetric)",
            "threshold": "split threshold", "zero": "exactly 0",
            "law": "steps until ...", "log_eps": "log₁₀(1/ε)", "split": "the units split",
-           "leave": "the loss leaves the plateau", "theory": "theory: slope ln10 / ln(1 + lr|λ|)"},
-    "zh": {"spread": "隐藏单元之间的相对差异（种子 {seed}）", "loss": "训练损失（MSE / 2）",
+           "leave": "the loss leaves the plateau", "theory": "theory: slope ln 10 / ln(1 + lr|λ|)"},
+    "zh": {"spread": "隐藏单元之间的\n相对差异（种子 {seed}）", "loss": "训练损失（MSE / 2）",
            "step": "梯度下降步数", "eps": "ε = {eps}", "eps0": "ε = 0（始终严格对称）",
            "threshold": "分开的阈值", "zero": "严格为 0",
-           "law": "到……所需的步数", "log_eps": "log₁₀(1/ε)", "split": "单元分开",
-           "leave": "损失离开平台期", "theory": "理论：斜率 ln10 / ln(1 + lr|λ|)"},
+           "law": "到……所需的步数", "log_eps": "lg(1/ε)", "split": "单元分开",
+           "leave": "损失离开平台期", "theory": "理论：斜率 ln 10 / ln(1 + lr|λ|)"},
 }
 FLOOR = 1e-18  # where exact zeros are drawn on the log axis
 
 
+def _eps_text(eps: float) -> str:
+    """1e-10 written as the log axes write it: 1e−10 (U+2212 minus)."""
+    return f"{eps:.0e}".replace("e-0", "e-").replace("-", "\N{MINUS SIGN}")
+
+
 def plot_perturbed_symmetry(data: dict, lang: str):
-    """Spread and loss over the steps for each eps; steps to split against log10(1/eps)."""
+    """Top: spread and loss over the steps for each eps, one legend for both. Bottom: steps to
+    split (and to leave the plateau) against log10(1/eps), with the theory's slope."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullLocator
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     log = data["log"]
     with figure_style(lang):
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained")
+        fig, axd = plt.subplot_mosaic([["spread", "loss"], ["law", "law"]], figsize=(COLUMN_IN, 6.2),
+                                      layout="constrained", height_ratios=[1.15, 1])
         for i, k in enumerate(data["keys"]):
             e = data["epsilons"][i]
-            label = t["eps0"] if e == 0 else t["eps"].format(eps=f"{e:.0e}".replace("e-0", "e-"))
-            style = {"color": f"C{i}", "label": label, "linewidth": 1.2}
-            axes[0].plot(log["step"], [max(v, FLOOR) for v in log["spread"][k]], **style)
-            axes[1].plot(log["step"], log["loss"][k], **style)
-        axes[0].axhline(SPLIT, color="0.3", linestyle="--", linewidth=1)
-        axes[0].annotate(t["threshold"], (log["step"][-1], SPLIT), xytext=(-4, 3), textcoords="offset points",
-                         ha="right", fontsize=7)
-        axes[0].annotate(t["zero"], (0, FLOOR), xytext=(2, 3), textcoords="offset points", fontsize=7, color="0.3")
-        axes[0].set(yscale="log", ylim=(FLOOR / 10, 10), xlabel=t["step"],
-                    title=t["spread"].format(seed=data["seeds"][0]), yticks=[1e-18, 1e-12, 1e-6, 1])
-        axes[1].set(yscale="log", xlabel=t["step"], title=t["loss"], yticks=[1e-3, 1e-2, 1e-1, 1])
-        for a in axes[:2]:
+            label = t["eps0"] if e == 0 else t["eps"].format(eps=_eps_text(e))
+            style = {"color": f"C{i}", "label": label, "linewidth": 1.4}
+            axd["spread"].plot(log["step"], [max(v, FLOOR) for v in log["spread"][k]], **style)
+            axd["loss"].plot(log["step"], log["loss"][k], **style)
+        ax = axd["spread"]
+        ax.axhline(SPLIT, color="0.3", linestyle="--", linewidth=1, label=t["threshold"])
+        ax.annotate(t["zero"], (log["step"][-1], FLOOR), xytext=(-4, 4), textcoords="offset points",
+                    ha="right", color="0.3")
+        ax.set(yscale="log", ylim=(FLOOR / 10, 10), xlabel=t["step"],
+               title=t["spread"].format(seed=data["seeds"][0]), yticks=[1e-18, 1e-12, 1e-6, 1])
+        axd["loss"].set(yscale="log", xlabel=t["step"], title=t["loss"], yticks=[1e-3, 1e-2, 1e-1, 1])
+        for a in (axd["spread"], axd["loss"]):
             a.yaxis.set_minor_locator(NullLocator())  # few tick labels: they dominate the drawing time
-        axes[1].legend(fontsize=7, loc="lower left")
-        ax = axes[2]
+            a.grid(alpha=0.3)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncol=4)
+        ax = axd["law"]
         eps = [e for e in data["epsilons"] if e > 0]
         xs = [math.log10(1 / e) for e in eps]
         for j, (name, marker) in enumerate((("split_step", "o"), ("leave_step", "s"))):
             for sd in map(str, data["seeds"]):
                 ys = [data[name][sd][eps_key(e)] for e in eps]
                 ax.plot([x for x, y in zip(xs, ys) if y is not None], [y for y in ys if y is not None],
-                        marker, color=f"C{j + 5}", alpha=0.7, markersize=4,
+                        marker, color=f"C{j + 6}", alpha=0.7, markersize=5,
                         label=t["split" if j == 0 else "leave"] if sd == str(data["seeds"][0]) else None)
         fit = data["fit"].get("split_step", {})
         if fit.get("theory"):  # the theory's slope, through the mean of the fitted points
@@ -306,11 +314,9 @@ def plot_perturbed_symmetry(data: dict, lang: str):
             a = sum(fy) / len(fy) - b * sum(fx) / len(fx)
             ax.plot([min(fx) - 1, max(fx) + 0.5], [a + b * (min(fx) - 1), a + b * (max(fx) + 0.5)],
                     color="0.3", linestyle="--", linewidth=1, label=t["theory"])
-        ax.set(xlabel=t["log_eps"], title=t["law"])
+        ax.set(xlabel=t["log_eps"], title=t["law"], xticks=xs)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
-        for a in axes[:2]:
-            a.grid(alpha=0.3)
+        ax.legend(loc="upper left")
     return fig
 
 

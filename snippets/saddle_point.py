@@ -61,33 +61,35 @@ LABELS = {
     "en": {"verdict": {"saddle": "saddle", "minimum": "minimum", "degenerate": "degenerate",
                        "not stationary": "not stationary"},
            "title": "{act}: {verdict}\n{neg} negative, {zero} zero, {pos} positive eigenvalues",
-           "relu_title": "ReLU: {verdict} (no Hessian at the kink)\nmost negative one-sided curvature {q:.3f}",
+           "relu_title": "ReLU: {verdict} (no Hessian at the kink)\nmost negative one-sided curvature {q}",
            "index": "eigenvalue number (sorted)", "eigenvalue": "Hessian eigenvalue",
-           "curvature": "one-sided curvature L''(0+) along a unit direction", "count": "directions",
+           "curvature": "one-sided curvature L″(0+) along a unit direction", "count": "directions",
            "structured": "one unit: (u/√2, ∓1/√2)", "random": "random directions",
-           "start": "at the all-zero start, |∂L/∂weights| = {g:.2g}"},
+           "start": "at the all-zero start:\n|∂L/∂weights| = {g:.2g}"},
     "zh": {"verdict": {"saddle": "鞍点", "minimum": "极小值点", "degenerate": "退化（二阶无法判定）",
                        "not stationary": "不是驻点"},
            "title": "{act}：{verdict}\n{neg} 个负、{zero} 个零、{pos} 个正特征值",
-           "relu_title": "ReLU：{verdict}（折点处 Hessian 不存在）\n单侧曲率最小为 {q:.3f}",
+           "relu_title": "ReLU：{verdict}（折点处 Hessian 不存在）\n单侧曲率最小为 {q}",
            "index": "特征值序号（从小到大）", "eigenvalue": "Hessian 特征值",
-           "curvature": "沿单位方向的单侧曲率 L''(0+)", "count": "方向数",
+           "curvature": "沿单位方向的单侧曲率 L″(0+)", "count": "方向数",
            "structured": "单个单元：(u/√2, ∓1/√2)", "random": "随机方向",
-           "start": "全零起点处 |∂L/∂权重| = {g:.2g}"},
+           "start": "全零起点处\n权重梯度的范数 = {g:.2g}"},
 }
 
 
 def plot_zero_point(data: dict, lang: str):
-    """Eigenvalues for tanh and sigmoid, a histogram of one-sided curvatures for ReLU."""
+    """Top: the Hessian's eigenvalues for tanh and sigmoid. Bottom: a histogram of one-sided
+    curvatures for ReLU, which has no Hessian at the kink."""
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     with figure_style(lang):
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained")
-        for ax, act in zip(axes, CURVATURE_ACTIVATIONS):
-            d = data[act]
+        fig, axd = plt.subplot_mosaic([["tanh", "sigmoid"], ["relu", "relu"]], figsize=(COLUMN_IN, 5.6),
+                                      layout="constrained")
+        for act in CURVATURE_ACTIVATIONS:
+            d, ax = data[act], axd[act]
             verdict = t["verdict"][d["verdict"]]
             if d["hessian"] is not None:
                 eig = sorted(d["hessian"])
@@ -96,19 +98,20 @@ def plot_zero_point(data: dict, lang: str):
                 ax.axhline(0, color="k", linewidth=0.8)
                 c = d["counts"]
                 ax.set_title(t["title"].format(act=act, verdict=verdict, neg=c["negative"], zero=c["zero"],
-                                               pos=c["positive"]), fontsize=8)
-                ax.set(xlabel=t["index"], ylabel=t["eigenvalue"] if act == "tanh" else None)
+                                               pos=c["positive"]))
+                ax.set(xlabel=t["index"], ylabel=t["eigenvalue"], xticks=range(1, len(eig) + 1, 2))
             else:
                 q = d["curvature"]
                 bins = 30
                 ax.hist(q["random"], bins=bins, color="0.6", alpha=0.8, label=t["random"])
                 ax.hist(q["structured"], bins=bins, color="#d62728", alpha=0.7, label=t["structured"])
                 ax.axvline(0, color="k", linewidth=0.8)
-                ax.set_title(t["relu_title"].format(verdict=verdict, q=q["min"]), fontsize=8)
+                lowest = f"{q['min']:.3f}".replace("-", "\N{MINUS SIGN}")
+                ax.set_title(t["relu_title"].format(verdict=verdict, q=lowest))
                 ax.set(xlabel=t["curvature"], ylabel=t["count"])
-                ax.legend(fontsize=7, loc="center right")
+                ax.legend(loc="upper right")
             ax.annotate(t["start"].format(g=d["start"]["weights_grad_norm"]), (0.02, 0.97),
-                        xycoords="axes fraction", va="top", fontsize=7, color="0.3")
+                        xycoords="axes fraction", va="top", color="0.3")
             ax.grid(alpha=0.3, axis="y")
     return fig
 

@@ -150,41 +150,49 @@ LABELS = {
     "en": {
         "inits": {"zero": "zero init", "constant": "constant init (0.5)", "random": "random init (Xavier)"},
         "spread": "largest distance between\ntwo hidden units' weights",
-        "rank": "rank of [W | b], hidden layer 2",
+        "rank": "rank of [W | b],\nhidden layer 2",
         "loss": "training loss (BCE)",
         "step": "training step",
-        "boundary": "{init}: accuracy {acc:.0%}",
+        "boundary": "{init}\naccuracy {acc:.0%}",
     },
     "zh": {
         "inits": {"zero": "零初始化", "constant": "常数初始化（0.5）", "random": "随机初始化（Xavier）"},
         "spread": "同层隐藏单元权重向量\n之间的最大距离",
-        "rank": "第 2 隐藏层 [W | b] 的秩",
+        "rank": "第 2 隐藏层\n[W | b] 的秩",
         "loss": "训练损失（BCE）",
         "step": "训练步数",
-        "boundary": "{init}：准确率 {acc:.0%}",
+        "boundary": "{init}\n准确率 {acc:.0%}",
     },
 }
 COLORS = {"zero": "#d62728", "constant": "#ff7f0e", "random": "#1f77b4"}
+
+
 def plot_figure(data: dict, lang: str):
-    """Draw the figure from ``figure_data`` output, with labels in ``lang``."""
+    """Draw the figure from ``figure_data`` output, with labels in ``lang``: top, the units'
+    spread, the rank and the loss over training (second hidden layer); bottom, the learned
+    decision boundaries; one legend for the three starts."""
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     log, inits = data["log"], data["inits"]
+    steps = log["step"]
     with figure_style(lang):
-        fig, axes = plt.subplots(2, 3, figsize=(10, 6.4), layout="constrained")
+        fig, axes = plt.subplots(2, 3, figsize=(COLUMN_IN, 5.3), layout="constrained",
+                                 gridspec_kw={"height_ratios": [1, 1.1]})
         for r, init in enumerate(inits):
-            kw = {"color": COLORS[init], "label": t["inits"][init]}
-            axes[0, 0].plot(log["step"], [s[1][r] for s in log["spread"]], **kw)
-            axes[0, 1].plot(log["step"], [k[1][r] for k in log["rank"]], **kw)
-            axes[0, 2].plot(log["step"], [v[r] for v in log["loss"]], **kw)
+            # zero is drawn first and wider: where it equals the constant run (spread 0) it shows
+            kw = {"color": COLORS[init], "label": t["inits"][init], "linewidth": 3 if init == "zero" else 1.5}
+            axes[0, 0].plot(steps, [s[1][r] for s in log["spread"]], **kw)
+            axes[0, 1].plot(steps, [k[1][r] for k in log["rank"]], **kw)
+            axes[0, 2].plot(steps, [v[r] for v in log["loss"]], **kw)
         for ax, key in zip(axes[0], ("spread", "rank", "loss")):
             ax.set_title(t[key])
             ax.set_xlabel(t["step"])
+            ax.set_xticks([0, steps[-1] // 2, steps[-1]])
             ax.grid(alpha=0.3)
-        axes[0, 2].legend(loc="upper right")
+        fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside upper center", ncol=len(inits))
         ext = [data["boundary"]["axis"][0], data["boundary"]["axis"][-1]] * 2
         pts, lab = data["points"]["x"], data["points"]["y"]
         for r, init in enumerate(inits):
@@ -196,10 +204,12 @@ def plot_figure(data: dict, lang: str):
             ax.scatter([p[0] for p in pts], [p[1] for p in pts], c=lab, cmap="RdBu", vmin=0, vmax=1,
                        s=6, edgecolors="none", rasterized=True)
             acc = data["final"][init]["accuracy"]
-            ax.set_title(t["boundary"].format(init=t["inits"][init], acc=acc))
+            ax.set_title(t["boundary"].format(init=t["inits"][init], acc=acc), color=COLORS[init])
             ax.set_aspect("equal")
             ax.set_xticks([])
             ax.set_yticks([])
+            for side in ax.spines.values():
+                side.set_edgecolor(COLORS[init])
     return fig
 
 
