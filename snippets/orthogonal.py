@@ -286,7 +286,7 @@ LABELS = {
 }
 COLORS = {"linear_gaussian": "C0", "linear_orthogonal": "C2", "tanh_gaussian": "C3",
           "tanh_orthogonal": "C4", "tanh_orthogonal_torch_gain": "C1"}
-LINEAR_DEPTHS = (1, 10, 50)   # histograms in the left panel
+LINEAR_DEPTHS = (1, 10, 50)   # histograms in the top panel
 
 
 def _entry(data: dict, config: str, depth: int) -> dict:
