@@ -470,17 +470,20 @@ def figure_data(device: str = "cpu") -> dict:
 
 
 LABELS = {
-    "en": {"std": "std of layer output", "grad": "std of gradient dL/d(output)",
-           "update": "lr·||dL/dW|| / ||W||", "flag": "saturated (tanh) / dead (ReLU)",
+    "en": {"std": "std of each layer's output", "grad": "std of the gradient ∂L/∂(output)",
+           "update": "η‖∂L/∂W‖ / ‖W‖ (update ratio)", "ratio": "‖∂L/∂W‖ / ‖W‖",
+           "flag": "saturated (tanh) / dead (ReLU)",
            "layer": "layer", "linear": "Linear layer", "after": "activation after Linear layer",
-           "heuristic": "~1e-3 (heuristic)",
+           "heuristic": "≈ 1e−3 (heuristic)",
            "cases": {"tanh_normal": "tanh, N(0, 1)", "tanh_xavier": "tanh, Xavier",
                      "relu_small": "ReLU, N(0, 0.01²)", "relu_torch": "ReLU, PyTorch default",
                      "relu_he": "ReLU, He"}},
-    "zh": {"std": "层输出的标准差", "grad": "梯度 dL/d(输出) 的标准差",
-           "update": "lr·||dL/dW|| / ||W||", "flag": "饱和比例（tanh）/ 死亡比例（ReLU）",
+    "zh": {"std": "各层输出的标准差", "grad": "梯度 ∂L/∂(输出) 的标准差",
+           # Noto Sans SC draws ‖ full-width: two ASCII bars read better here
+           "update": "η||∂L/∂W|| / ||W||（更新比值）", "ratio": "||∂L/∂W|| / ||W||",
+           "flag": "饱和比例（tanh）/ 死亡比例（ReLU）",
            "layer": "层", "linear": "第几个 Linear 层", "after": "第几个 Linear 层之后的激活",
-           "heuristic": "约 1e-3（经验值）",
+           "heuristic": "约 1e−3（经验值）",
            "cases": {"tanh_normal": "tanh，N(0, 1)", "tanh_xavier": "tanh，Xavier",
                      "relu_small": "ReLU，N(0, 0.01²)", "relu_torch": "ReLU，PyTorch 默认",
                      "relu_he": "ReLU，He"}},
@@ -510,14 +513,18 @@ def _draw(axes, report: dict, *, label=None, color=None, param_only: bool = Fals
                  label=label, **style)
 
 
-def _finish(axes, fig, t, update: bool, names=None) -> None:
-    titles = (t["std"], t["grad"], t["update"] if update else "||dL/dW|| / ||W||", t["flag"])
+def _finish(axes, t, update: bool, names=None) -> None:
+    titles = (t["std"], t["grad"], t["update"] if update else t["ratio"], t["flag"])
     for ax, title in zip(axes, titles):
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title)
         ax.grid(alpha=0.3)
-        if names is not None:
-            ax.set_xticks(range(1, len(names) + 1), names, rotation=60, fontsize=7)
-        else:
+    if names is not None:   # one column of panels: the row names once, under the last one
+        step = max(1, math.ceil(len(names) / MAX_NAMES))
+        ticks = range(1, len(names) + 1, step)
+        axes[-1].set_xticks(ticks, [names[i - 1] for i in ticks], rotation=90)
+        axes[-1].set_xlim(0.5, len(names) + 0.5)
+    else:
+        for ax in axes:
             ax.set_xlabel(t["layer"])
     for ax in axes[:3]:
         ax.set_yscale("log")
@@ -526,42 +533,51 @@ def _finish(axes, fig, t, update: bool, names=None) -> None:
         axes[2].axhline(1e-3, color="0.4", linestyle="--", linewidth=0.8, label=t["heuristic"])
 
 
+MAX_NAMES = 40   # row names a column-wide axis shows side by side (11-px text); more: every k-th
+
+
 def plot_report(report: dict, lang: str = "en"):
-    """One report as four panels (output std, gradient std, weight ratio, saturated/dead)."""
+    """One report as four panels, one above the other against the report's rows (output std,
+    gradient std, weight ratio, saturated/dead), drawn for the site's 688-px column."""
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[one_of("lang", lang, LABELS)]
+    names = [r["label"] for r in report["layers"]]
+    longest = max((len(n) for n in names), default=0)
     with figure_style(lang):
-        fig, axes = plt.subplots(2, 2, figsize=(9, 6), layout="constrained")
-        axes = axes.ravel()
+        # the names stand upright under the last panel: about 0.09 in per character
+        fig, axes = plt.subplots(4, 1, figsize=(COLUMN_IN, 6.0 + 0.09 * longest), sharex=True,
+                                 layout="constrained")
         _draw(axes, report, color="C0")
-        _finish(axes, fig, t, report["lr"] is not None, names=[r["label"] for r in report["layers"]])
+        _finish(axes, t, report["lr"] is not None, names=names)
         if report["lr"] is not None:
-            axes[2].legend(fontsize=7)
+            axes[2].legend(loc="best")
     return fig
 
 
 def plot_figure(data: dict, lang: str):
-    """The page's figure: the CASES side by side, one point per Linear layer."""
+    """The page's figure: the CASES together in four panels (2 x 2), one point per Linear
+    layer, one legend below."""
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     with figure_style(lang):
-        fig, axes = plt.subplots(1, 4, figsize=(12, 3.6), layout="constrained")
+        fig, axes = plt.subplots(2, 2, figsize=(COLUMN_IN, 5.9), layout="constrained")
+        axes = axes.ravel()
         for case in (c for c in CASES if c in data["runs"]):   # the module's order, not the JSON's
             _draw(axes, data["runs"][case], label=t["cases"][case], color=COLORS[case], param_only=True)
-        _finish(axes, fig, t, True)
+        _finish(axes, t, True)
         for ax in axes[:3]:
             ax.set_xlabel(t["linear"])
         axes[3].set_xlabel(t["after"])
         handles, labels = axes[0].get_legend_handles_labels()
         extra, extra_labels = axes[2].get_legend_handles_labels()
-        fig.legend(handles + extra[-1:], labels + extra_labels[-1:], loc="outside lower center",
-                   ncol=len(handles) + 1, fontsize=8)
+        fig.legend(handles + extra[-1:], labels + extra_labels[-1:], loc="outside lower center", ncol=3,
+                   frameon=False)
     return fig
 
 

@@ -346,7 +346,7 @@ LABELS = {
     "en": {
         "inits": {"default": "PyTorch default", "kaiming": "Kaiming (gain √2 / 5/3)", "lsuv": "LSUV"},
         "orthogonal": "orthogonal (LSUV's start, not rescaled)",
-        "var": "variance of each linear layer's output at init",
+        "var": "variance of each layer's output",
         "layer": "layer",
         "loss": "training loss (cross-entropy)",
         "epoch": "epoch",
@@ -358,7 +358,7 @@ LABELS = {
     "zh": {
         "inits": {"default": "PyTorch 默认", "kaiming": "Kaiming（增益 √2 / 5/3）", "lsuv": "LSUV"},
         "orthogonal": "正交初始化（LSUV 的起点，未缩放）",
-        "var": "初始化时各线性层输出的方差",
+        "var": "各线性层输出的方差",
         "layer": "层",
         "loss": "训练损失（交叉熵）",
         "epoch": "轮次（epoch）",
@@ -377,12 +377,12 @@ def plot_figure(data: dict, lang: str):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     runs = data["runs"]
     with figure_style(lang):
-        fig, axes = plt.subplots(2, len(runs), figsize=(10, 7), layout="constrained")
+        fig, axes = plt.subplots(2, len(runs), figsize=(COLUMN_IN, 5.9), layout="constrained")
         for col, (act, run) in enumerate(runs.items()):
             s = run["summary"]
             ax = axes[0, col]
@@ -410,7 +410,7 @@ def plot_figure(data: dict, lang: str):
         handles, labels = axes[0, 0].get_legend_handles_labels()
         chance = axes[1, 0].get_legend_handles_labels()
         fig.legend(handles + chance[0][-1:], labels + chance[1][-1:], loc="outside lower center",
-                   ncol=len(labels) + 1, fontsize=8, frameon=False)
+                   ncol=3, frameon=False)
         for ax in axes.flat:
             ax.grid(alpha=0.3)
     return fig

@@ -376,7 +376,7 @@ LABELS = {
         "gain": "init scale g (Var(w) = g² · 2/n)",
         "rms": "RMS of the last hidden layer",
         "rms_title": "Forward signal at init ({depth} layers)",
-        "slope": "slope {depth}: g^{depth}",
+        "slope": "slope {depth}",
         "rel": "|∂L/∂W| / |W| (hidden weights)",
         "rel_title": "Relative gradient at init",
         "slope2": "slope −2",
@@ -392,7 +392,7 @@ LABELS = {
         "gain": "初始化尺度 g（Var(w) = g² · 2/n）",
         "rms": "最后一个隐藏层的均方根",
         "rms_title": "初始化时的前向信号（{depth} 层）",
-        "slope": "斜率 {depth}：g^{depth}",
+        "slope": "斜率 {depth}",
         "rel": "|∂L/∂W| / |W|（隐藏层权重）",
         "rel_title": "初始化时的相对梯度",
         "slope2": "斜率 −2",
@@ -407,27 +407,42 @@ MARKERS = {"none": "o", "batchnorm": "s", "layernorm": "^", "batchnorm_lr_g2": "
 
 
 def plot_figure(data: dict, lang: str):
-    """Three panels against the init scale g (log axis): the last hidden layer's RMS at
-    init, the relative gradient at init, the loss after training (one dot per seed)."""
+    """Three panels against the init scale g (log axis): top, side by side, the last hidden
+    layer's RMS at init and the relative gradient at init; below, across the width, the loss
+    after training (one dot per seed)."""
     import matplotlib.pyplot as plt
+    import numpy as np
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     init, runs = data["init"], data["runs"]
     gains, depth = init["gains"], init["depth"]
     ref = gains.index(init["reference_gain"])
     with figure_style(lang):
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.9), layout="constrained")
+        fig = plt.figure(figsize=(COLUMN_IN, 6.2), layout="constrained")
+        top, bottom = fig.subfigures(2, 1, height_ratios=(1.1, 1))
+        axes = [*top.subplots(1, 2), bottom.subplots()]
+
+        def log2(x):   # as matplotlib's log scale does: 0 (a tick label's other coordinate) is -inf
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.log2(x)
+
+        def gain_axis(ax):
+            # a log2 axis labelled 0.25 ... 4 (a "log" scale would get decade labels only)
+            ax.set_xlim(gains[0] / 2 ** 0.3, gains[-1] * 2 ** 0.3)
+            ax.set_xscale("function", functions=(log2, np.exp2))
+            ax.set_xticks(gains, [f"{g:g}" for g in gains])
+            ax.set_xticks([], minor=True)
+            ax.set_xlabel(t["gain"])
         for ax, key in zip(axes[:2], ("rms", "rel_grad")):
             for norm, r in init["runs"].items():
                 vals = [[row[-1] for row in r["rms"][k]] if key == "rms" else r["rel_grad"][k]
                         for k in range(len(gains))]
                 ax.plot(gains, [_geomean(v) for v in vals], color=COLORS[norm], marker=MARKERS[norm],
                         markersize=5, linewidth=1.2, label=t["norms"][norm])
-            ax.set_xscale("log", base=2)
+            gain_axis(ax)
             ax.set_yscale("log")
-            ax.set_xlabel(t["gain"])
             ax.grid(alpha=0.3)
         # reference slopes through the g = 1 point
         none = init["runs"]["none"]
@@ -442,8 +457,8 @@ def plot_figure(data: dict, lang: str):
         axes[0].set_title(t["rms_title"].format(depth=depth))
         axes[1].set_ylabel(t["rel"])
         axes[1].set_title(t["rel_title"])
-        axes[0].legend(loc="upper left", fontsize=7.5)
-        axes[1].legend(loc="upper left", fontsize=7.5)
+        axes[0].legend(loc="upper left")
+        axes[1].legend(loc="upper left")
         ax = axes[2]
         width = 0.06   # horizontal offsets (in log2 g) so the three runs do not overlap
         for j, (name, run) in enumerate(runs.items()):
@@ -466,13 +481,12 @@ def plot_figure(data: dict, lang: str):
         ax.axhline(next(iter(runs.values()))["chance"], color="0.35", linestyle=(0, (3, 3)), linewidth=0.8,
                    label=t["chance"])
         first = next(iter(runs.values()))
-        ax.set_xscale("log", base=2)
+        gain_axis(ax)
         ax.set_ylim(0, 2.9)
-        ax.set_xlabel(t["gain"])
         ax.set_ylabel(t["loss"])
         ax.set_title(t["loss_title"].format(epochs=first["epochs"], lr=first["lr"]))
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower left", fontsize=7.5)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
 
 

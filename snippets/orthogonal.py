@@ -260,8 +260,8 @@ LABELS = {
         "depth_label": "depth {depth}",
         "orth_line": "orthogonal weights:\nall σ = 1 at every depth",
         "sv": "singular value σ of the Jacobian (log scale)",
-        "share": "share of the singular values per bin",
-        "below": "not resolved (σ < {floor:.0e} σmax):\n{items}",
+        "share": "share of all σ per bin",
+        "below": "not resolved (σ < {floor} σmax):\n{items}",
         "below_item": "{share:.0%} at {what}",
         "cond": "Condition number σmax / σmin",
         "log_cond": "log₁₀ of the condition number",
@@ -276,17 +276,17 @@ LABELS = {
         "depth_label": "深度 {depth}",
         "orth_line": "正交权重：\n任意深度下所有 σ = 1",
         "sv": "雅可比矩阵的奇异值 σ（对数坐标）",
-        "share": "每个区间内奇异值所占比例",
-        "below": "未能分辨（σ < {floor:.0e} σmax）：\n{items}",
+        "share": "各区间内 σ 的占比",
+        "below": "未能分辨（σ < {floor} σmax）：\n{items}",
         "below_item": "{what}：{share:.0%}",
         "cond": "条件数 σmax / σmin",
-        "log_cond": "条件数的 log₁₀",
+        "log_cond": "条件数的常用对数 lg",
         "depth": "深度（层数）",
     },
 }
 COLORS = {"linear_gaussian": "C0", "linear_orthogonal": "C2", "tanh_gaussian": "C3",
           "tanh_orthogonal": "C4", "tanh_orthogonal_torch_gain": "C1"}
-LINEAR_DEPTHS = (1, 10, 50)   # histograms in the left panel
+LINEAR_DEPTHS = (1, 10, 50)   # histograms in the top panel
 
 
 def _entry(data: dict, config: str, depth: int) -> dict:
@@ -294,11 +294,12 @@ def _entry(data: dict, config: str, depth: int) -> dict:
 
 
 def plot_figure(data: dict, lang: str):
-    """Left: histograms of sigma for the linear Gaussian net at three depths. Middle:
-    the tanh nets at the largest depth. Right: condition number against depth."""
+    """Three panels, one above the other. Top: histograms of sigma for the linear Gaussian
+    net at three depths. Middle: the tanh nets at the largest depth. Bottom: condition
+    number against depth."""
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style, log_label
 
     t = LABELS[lang]
     edges = [10 ** e for e in data["hist_edges"]]
@@ -311,12 +312,12 @@ def plot_figure(data: dict, lang: str):
         text = "\n".join(t["below_item"].format(share=e["below_floor"], what=what)
                          for what, e in items if e["below_floor"] > 0)
         if text:
-            ax.text(0.03, 0.97, t["below"].format(floor=data["floor"], items=text), transform=ax.transAxes,
-                    va="top", fontsize=7.5, color="0.25",
-                    bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
+            ax.text(0.015, 0.95, t["below"].format(floor=log_label(data["floor"]), items=text), transform=ax.transAxes,
+                    va="top", color="0.25", bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
 
     with figure_style(lang):
-        fig, axes = plt.subplots(1, 3, figsize=(12.5, 4), layout="constrained")
+        fig, axes = plt.subplots(3, 1, figsize=(COLUMN_IN, 6.9), layout="constrained",
+                                 height_ratios=(1, 1, 1.05))
         ax = axes[0]
         depths = [d for d in LINEAR_DEPTHS if d in data["depths"]]
         items = []
@@ -328,7 +329,7 @@ def plot_figure(data: dict, lang: str):
         unresolved(ax, items)
         ax.set(xscale="log", xlabel=t["sv"], ylabel=t["share"], title=t["linear"].format(width=n),
                xlim=(1e-10, 1e2))
-        ax.legend(loc="center left", fontsize=7.5)
+        ax.legend(loc="center left", bbox_to_anchor=(0.3, 0.55))
 
         ax = axes[1]
         depth = data["depths"][-1]
@@ -341,7 +342,7 @@ def plot_figure(data: dict, lang: str):
         unresolved(ax, items)
         ax.set(xscale="log", xlabel=t["sv"], ylabel=t["share"], title=t["tanh"].format(width=n, depth=depth),
                xlim=(1e-10, 1e6))
-        ax.legend(loc="center left", fontsize=7.5)
+        ax.legend(loc="upper right")
 
         ax = axes[2]
         for name, cfg in data["configs"].items():
@@ -349,7 +350,7 @@ def plot_figure(data: dict, lang: str):
                     marker="o", ms=3, color=COLORS[name], label=t["configs"][name],
                     ls="--" if name == "linear_orthogonal" else "-")
         ax.set(xscale="log", xlabel=t["depth"], ylabel=t["log_cond"], title=t["cond"])
-        ax.legend(fontsize=7.5, loc="upper left")
+        ax.legend(loc="upper left")
         for ax in axes:
             ax.grid(alpha=0.3)
     return fig

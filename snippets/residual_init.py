@@ -431,10 +431,10 @@ def figure_data(device: str = "cpu") -> dict:
 LABELS = {
     "en": {
         "schemes": {"he": "He in every layer", "zero_last": "last branch layer 0",
-                    "fixup": "Fixup (0, and W1 × 1/√L)", "plain": "plain (no skip), He"},
+                    "fixup": "Fixup (0, and W₁ × 1/√L)", "plain": "plain (no skip), He"},
         "theory": "theory for He: ×2 per block",
         "stream": "The residual stream at init",
-        "block": "block l", "rms": "RMS of the stream h_l",
+        "block": "block ℓ", "rms": "RMS of the stream",
         "train": "Training, lr {lr:g}", "step": "SGD step (minibatch of {b})",
         "loss": "minibatch loss (cross-entropy)", "chance": "chance, ln 10",
         "he_note": "He in every layer: loss {lo}–{hi} at init,\nnot finite from step {step} on",
@@ -445,7 +445,7 @@ LABELS = {
                     "fixup": "Fixup（置零，且 W1 × 1/√L）", "plain": "无残差连接的普通网络，He"},
         "theory": "He 的理论值：每个块 ×2",
         "stream": "初始化时的残差流",
-        "block": "块序号 l", "rms": "残差流 h_l 的均方根",
+        "block": "块序号 ℓ", "rms": "残差流的均方根",
         "train": "训练，学习率 {lr:g}", "step": "SGD 步数（每个小批量 {b} 张）",
         "loss": "小批量损失（交叉熵）", "chance": "随机猜测，ln 10",
         "he_note": "每层都用 He：初始损失 {lo}–{hi}，\n从第 {step} 步起不再是有限值",
@@ -456,24 +456,25 @@ COLORS = {"he": "C3", "zero_last": "C0", "fixup": "C2", "plain": "C7"}
 
 
 def _sci(v: float) -> str:
-    """1.2e7 -> '1×10⁷' (one significant digit)."""
+    """1.2e7 -> '1e+7' (one significant digit; the figures' 1e−3 style, in glyphs that
+    both figure fonts have)."""
     mantissa, exponent = f"{v:.0e}".split("e")
-    superscript = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-    return f"{mantissa}×10" + str(int(exponent)).translate(superscript)
+    return f"{mantissa}e{'+' if int(exponent) >= 0 else chr(0x2212)}{abs(int(exponent))}"
 
 
 def plot_figure(data: dict, lang: str):
-    """Left: RMS of the stream against depth at init. Middle and right: minibatch loss
-    per step at the two learning rates, one thin line per seed."""
+    """Top: RMS of the stream against depth at init. Bottom, left and right: minibatch
+    loss per step at the two learning rates, one thin line per seed, with one legend."""
     import matplotlib.pyplot as plt
 
-    from snippets.plotting import figure_style
+    from snippets.plotting import COLUMN_IN, figure_style
 
     t = LABELS[lang]
     init, runs = data["init"], data["runs"]
     with figure_style(lang):
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.9), layout="constrained")
-        ax = axes[0]
+        fig = plt.figure(figsize=(COLUMN_IN, 6.3), layout="constrained")
+        top, bottom = fig.subfigures(2, 1, height_ratios=(1, 1.4))
+        ax = top.subplots()
         blocks = list(range(init["blocks"] + 1))
         for s in init["schemes"]:
             # zero_last and Fixup both keep the stream exactly at x: a wide line under a dashed one
@@ -488,8 +489,10 @@ def plot_figure(data: dict, lang: str):
         ax.set_title(t["stream"])
         ax.set_xlim(0, init["blocks"])
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", fontsize=7.5, framealpha=0.9)
-        for ax, name in zip(axes[1:], ("base", "high_lr")):
+        ax.legend(loc="upper left", framealpha=0.9)
+        axes = bottom.subplots(1, 2, sharey=True)
+        legend = {}
+        for ax, name in zip(axes, ("base", "high_lr")):
             run = runs[name]
             steps = list(range(run["steps"]))
             for s in run["schemes"]:
@@ -507,13 +510,17 @@ def plot_figure(data: dict, lang: str):
             ax.set_xlabel(t["step"].format(b=run["batch_size"]))
             ax.set_title(t["train"].format(lr=run["lr"]))
             ax.grid(alpha=0.3)
-            ax.legend(loc="center right", fontsize=7.5, framealpha=0.9)
-        axes[1].set_ylabel(t["loss"])
+            legend.update(zip(*reversed(ax.get_legend_handles_labels())))
+        axes[0].set_ylabel(t["loss"])
         he = data["summary"]["runs"]["he"]["he"]
-        axes[1].text(0.97, 0.97, t["he_note"].format(lo=_sci(he["loss_step0_min"]), hi=_sci(he["loss_step0_max"]),
+        axes[0].text(0.98, 0.98, t["he_note"].format(lo=_sci(he["loss_step0_min"]), hi=_sci(he["loss_step0_max"]),
                                                      step=he["first_nonfinite_min"]),
-                     transform=axes[1].transAxes, fontsize=7.5, color=COLORS["he"], ha="right", va="top",
-                     bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
+                     transform=axes[0].transAxes, color=COLORS["he"], ha="right", va="top",
+                     bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1})
+        order = [t["schemes"][s] for s in COLORS if t["schemes"][s] in legend] + [t["chance"], t["diverged"]]
+        order = [label for label in order if label in legend]
+        bottom.legend([legend[label] for label in order], order, loc="outside lower center", ncol=3,
+                      frameon=False)
     return fig
 
 

@@ -284,9 +284,9 @@ def small_data():
     return {"init": init, "runs": runs, "summary": residual_init.summarize(init, runs)}
 
 
-@pytest.mark.parametrize("lang, words", [("en", ["He in every layer", "Training, lr 0.01", "block l"]),
+@pytest.mark.parametrize("lang, words", [("en", ["He in every layer", "Training, lr 0.01", "block ℓ"]),
                                          ("zh", [
-                                             "每层都用 He", "训练，学习率 0.01", "块序号 l", "随机猜测，ln 10"])])
+                                             "每层都用 He", "训练，学习率 0.01", "块序号 ℓ", "随机猜测，ln 10"])])
 def test_plot_figure(small_data, lang, words):
     import matplotlib.pyplot as plt
 
@@ -295,7 +295,9 @@ def test_plot_figure(small_data, lang, words):
         axes = fig.get_axes()
         assert len(axes) == 3
         texts = [t.get_text() for ax in axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts)]
-        texts += [t.get_text() for ax in axes for t in ax.get_legend().get_texts()]
+        legends = [ax.get_legend() for ax in axes if ax.get_legend()] + [
+            lg for sub in fig.subfigs for lg in sub.legends]   # the loss panels share one legend
+        texts += [t.get_text() for lg in legends for t in lg.get_texts()]
         for word in words:
             assert any(word in t for t in texts), (word, texts)
     finally:
