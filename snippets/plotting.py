@@ -118,16 +118,41 @@ def log_label(value: float, pos=None) -> str:
     return f"1e{'+' if exponent > 0 else chr(0x2212)}{abs(exponent)}"
 
 
+def plain_number(value: float) -> str:
+    """``value`` as ``%g`` with a true minus sign (U+2212): 0.3, −2, 1e−05 -> as written."""
+    return f"{value:g}".replace("-", "\u2212")
+
+
+def _minor_label(axis):
+    """Minor ticks of a log axis that spans at most a decade, as plain numbers (0.2, 0.5, 3);
+    decades are left to the major labels, and wider axes get no minor labels."""
+
+    def label(value: float, pos=None) -> str:
+        low, high = sorted(axis.get_view_interval())
+        if value <= 0 or low <= 0:
+            return ""
+        span = math.log10(high / low)
+        digit = value / 10.0 ** math.floor(math.log10(value) + 1e-9)
+        if span > 1 or abs(digit - round(digit)) > 1e-6 or round(digit) == 1:
+            return ""
+        if span > 0.4 and round(digit) not in (2, 3, 5):
+            return ""
+        return plain_number(value)
+
+    return label
+
+
 def finish(fig):
-    """What every figure gets before it is saved: log axes labelled with ``log_label`` (and,
-    on an axis spanning less than a decade, the minor ticks as plain numbers: 0.3, 2)."""
-    from matplotlib.ticker import FuncFormatter, LogFormatter
+    """What every figure gets before it is saved: base-10 log axes labelled with ``log_label``
+    at full size, and, on one spanning at most a decade, minor ticks as plain numbers. A log
+    axis of another base keeps the labels its plot function gave it."""
+    from matplotlib.ticker import FuncFormatter
 
     for ax in fig.axes:
         for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
-            if scale == "log":
+            if scale == "log" and getattr(axis.get_transform(), "base", 10) == 10:
                 axis.set_major_formatter(FuncFormatter(log_label))
-                axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
+                axis.set_minor_formatter(FuncFormatter(_minor_label(axis)))
     return fig
 
 

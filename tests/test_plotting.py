@@ -61,3 +61,26 @@ def test_cli_prints_the_fonts(capsys):
     assert plotting.main([]) == 0
     out = capsys.readouterr().out
     assert "688 CSS px" in out and plotting.CJK_FAMILY in out
+
+
+def test_minor_labels_only_on_narrow_log_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plotting.figure_style("en"):
+        fig, (narrow, wide, base2) = plt.subplots(1, 3)
+        narrow.semilogy([1, 2], [0.15, 0.9])
+        wide.semilogy([1, 2], [1e-3, 1e3])
+        base2.set_yscale("log", base=2)
+        base2.plot([1, 2], [0.25, 4])
+        plotting.finish(fig)
+        fig.canvas.draw()
+        minor = [t.get_text() for t in narrow.yaxis.get_minorticklabels() if t.get_text()]
+        wide_minor = [t.get_text() for t in wide.yaxis.get_minorticklabels() if t.get_text()]
+        base2_major = [t.get_text() for t in base2.yaxis.get_majorticklabels() if t.get_text()]
+    plt.close(fig)
+    assert {"0.2", "0.3", "0.5"} <= set(minor) and not any("e" in m or "1" == m for m in minor), minor
+    assert wide_minor == []
+    assert len(base2_major) >= 3  # base 2: matplotlib's own labels stay
