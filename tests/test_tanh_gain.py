@@ -21,8 +21,9 @@ def test_the_recursion_really_goes_to_zero():
     # fixed_point shortcuts g <= 1; run the recursion itself. g < 1: geometric decay by g^2
     # once q is small (E[tanh^2] ~ q); g = 1: E[tanh^2] = q - 2q^2 + O(q^3), so q_l ~ 1/(2l)
     q = 1.0
-    for _ in range(200):
+    for layer in range(1, 201):
         q = 0.81 * E_TANH2(q)
+        assert q <= 0.81 ** layer  # the page's bound q_l <= g^(2l) q_0: exponential, not slow
     assert 0 < q < 1e-17 and 0.81 * E_TANH2(q) / q == pytest.approx(0.81, rel=1e-6)
     q, qs = 1.0, []
     for _ in range(3000):
