@@ -146,7 +146,7 @@ def test_figure_zoom_in_a_browser(site_dir):
                 n_figures = tab.locator(".md-typeset figure img").count()
                 openers = tab.locator("button.wnz-zoom-open")
                 assert n_figures > 0 and openers.count() == n_figures, (lang, n_figures, openers.count())
-                opener = openers.first
+                opener = tab.locator("button.wnz-zoom-open:not(details:not([open]) *)").first  # not in a closed <details>
                 hint = opener.locator(".wnz-visually-hidden").inner_text()
                 assert bool(CJK.search(hint)) == (lang == "zh"), hint
                 small = opener.locator("img").bounding_box()
