@@ -110,9 +110,12 @@ def source_files(name: str) -> list[Path]:
     return sorted({_module_path(m) for m in seen} | {Path(__file__).resolve()})
 
 
-def rounded(obj, digits: int = 6):
-    """Floats rounded to ``digits`` significant digits (0 stays exactly 0): compact JSON
-    that still holds more precision than any figure or page shows."""
+def rounded(obj, digits: int = 10):
+    """Floats rounded to ``digits`` significant digits (0 stays exactly 0): compact JSON that
+    holds far more precision than any figure or page shows. Far more, because a page formats
+    a number a second time: stored with 6 digits, the leaky-ReLU gain 1.3867504906 became
+    1.38675 and then, formatted to 4 places, 1.3867 (the binary 1.38675 lies just below the
+    half); with 10 digits a second rounding goes wrong only if digits 5 to 10 read 500000."""
     if isinstance(obj, float):
         return float(f"{obj:.{digits}g}")
     if isinstance(obj, dict):

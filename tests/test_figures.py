@@ -437,3 +437,10 @@ def test_a_second_writer_waits_for_the_cache_lock(tmp_path, monkeypatch):
         fcntl.flock(held, fcntl.LOCK_UN)
     other.join(10)
     assert not other.is_alive() and calls == ["symmetry_collapse"]
+
+
+def test_numbers_keep_enough_digits_to_be_formatted_again():
+    # the leaky-ReLU gain for slope 0.2, sqrt(2 / 1.04): 1.38675049..., shown to 4 places
+    gain = (2 / 1.04) ** 0.5
+    assert format(figures.rounded(gain), ".4f") == format(gain, ".4f") == "1.3868"
+    assert format(figures.rounded(gain, 6), ".4f") == "1.3867"  # what 6 digits did

@@ -145,3 +145,14 @@ def test_cuda_matches_cpu_statistics():
 def test_main_runs(capsys):
     propagation.main()
     assert "theory" in capsys.readouterr().out
+
+
+def test_a_forward_line_spans_forty_odd_decades():
+    """The variance page: "a single line over as many as forty-odd orders of magnitude" (the
+    figure as a whole spans about 80: that is two lines, one falling and one growing)."""
+    from snippets.propagation import sweep
+
+    runs = sweep()["runs"]  # the figure's own sizes
+    spans = [math.log10(max(v) / min(v)) / 2 for r in runs.values()
+             for v in [[m for m in r["x"] if m and 0 < m < 1e300]] if v]
+    assert 40 <= max(spans) < 50, max(spans)
