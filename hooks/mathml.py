@@ -12,7 +12,13 @@ Firefox, Safari) would show it differently from TeX:
 * ``\\operatorname{…}``, ``\\max``, ``\\min`` become upright identifiers, and function names
   (``\\ln 2``, ``\\tanh z``) get TeX's thin space before an argument that is not bracketed;
 * the letters of ``\\mathrm{…}`` are one identifier (a word, not letters side by side);
-* ``\\bar`` is an accent.
+* accents (``\\hat``, ``\\tilde``, ``\\dot``, ``\\vec`` …) are accents, drawn with characters
+  Chromium places clear of the base (``\\hat``: the combining circumflex, not latex2mathml's
+  full-size ASCII caret); ``\\bar`` and ``\\overline`` are an overbar that CSS draws (Chromium
+  stretches the overline character short of a wide base);
+* brackets and bars that are not ``\\left``/``\\right`` (or ``\\big``) keep their size, as in TeX:
+  the bars of ``\\lVert a\\rVert^2`` otherwise stretch, each to a different height;
+* a radicand is one line: the math font draws √ in one size (see ``one_size_radical``).
 
 A formula latex2mathml cannot read, or reads only in part (an unknown command, ``\\frac`` with one
 argument), fails the build with the page and the formula named.
@@ -52,7 +58,18 @@ FENCES = set("()[]{}|\u2016\u27e8\u27e9\u230a\u230b\u2308\u2309")  # no space ar
 CLOSERS = set(")]}|\u2016\u27e9\u230b\u2309")
 SIGNS = {"\u2212", "+", "\u00b1", "\u2213", "-"}  # unary where no operand precedes them
 PRIMES = set("\u2032\u2033\u2034")
-OVERBARS = {"\u2015", "\u00af", "\u203e"}  # latex2mathml's \overline and \bar; drawn with U+203E
+OVERBARS = {"\u2015", "\u00af", "\u203e"}  # latex2mathml's \overline and \bar; drawn with OVERLINE
+# latex2mathml's accent characters (it marks only \hat's <mover> as an accent: the others sat
+# as high as a limit), drawn as they are but for \hat's ASCII ^, a full-size caret that reaches
+# down to the letter (U+02C6 sits on it): the combining circumflex, which the font stretches to
+# the base's width, stays clear of it. \vec's arrow (latex2mathml marks it stretchy, unlike
+# \overrightarrow's) becomes the combining arrow above, which the font sizes to the base.
+ACCENTS = set("^~\u02d9\u00a8\u02c7\u02d8\u00b4`\u02da")  # ^ ~ ˙ ¨ ˇ ˘ ´ ` ˚
+HAT, VEC, OVERLINE = "\u0302", "\u20d7", "\u203e"
+OVERBAR = "overbar"  # class of an overline's <mover>; assets/extra.css draws the line
+STRETCH_ATTRS = {"stretchy", "minsize", "maxsize"}  # \left, \right, \big: sized on purpose
+ONE_LINE = {"mi", "mn", "mo", "mtext", "mspace", "mrow", "msub", "msup", "msubsup", "mover"}  # under a √
+LARGE_OPERATORS = set("\u2211\u220f\u2210\u222b\u222c\u222d\u222e\u22c3\u22c2\u22c0\u22c1")  # ∑ ∏ ∐ ∫ …
 VARIANTS = {"bold": "BOLD", "italic": "ITALIC", "bold-italic": "BOLD ITALIC", "double-struck": "DOUBLE-STRUCK",
             "script": "SCRIPT", "bold-script": "BOLD SCRIPT", "fraktur": "FRAKTUR",
             "bold-fraktur": "BOLD FRAKTUR", "sans-serif": "SANS-SERIF", "monospace": "MONOSPACE"}
@@ -101,6 +118,45 @@ def _unspaced(el: ET.Element) -> None:
     el.set("rspace", "0")
 
 
+def _accent(over: ET.Element) -> None:
+    """An accent of latex2mathml's over its base, as MathML Core browsers draw it clear of the base."""
+    mark = over[1]
+    if mark.text in OVERBARS:
+        # \overline and \bar: an overbar (TeX's \overline), drawn as the top border of the base
+        # (class overbar, assets/extra.css): Chromium stretched the overline character short of
+        # a base wider than a few letters, off to one side, and on the letters' tops as an
+        # accent. The overline stays in the MathML, for what it means, but is not drawn.
+        mark.text = OVERLINE
+        for attr in ("stretchy", "accent"):
+            mark.attrib.pop(attr, None)
+        over.set("class", OVERBAR)
+        if over[0].tag != "mrow":
+            base = over[0]
+            over.remove(base)
+            over.insert(0, ET.Element("mrow"))
+            over[0].append(base)
+        return
+    if mark.text == "\u2192" and mark.get("stretchy") == "true":  # \vec
+        mark.text = VEC
+        mark.attrib.pop("stretchy")
+    elif mark.text in ACCENTS:
+        mark.text = HAT if mark.text == "^" else mark.text
+    else:
+        return  # \overrightarrow, \overset, limits: a script over the base, not an accent
+    over.set("accent", "true")  # latex2mathml marks only \hat: the others sat as high as a limit
+
+
+def _one_line(root: ET.Element) -> None:
+    """Refuse a radicand taller than a line of letters, scripts and accents: the site's math
+    font has √ in one size (``one_size_radical``)."""
+    for el in list(root.iter())[1:]:
+        if el.tag not in ONE_LINE or (el.tag == "mover" and el.get("accent") != "true" and el[1].text != OVERLINE) or (
+                el.tag == "mo" and ("minsize" in el.attrib or el.text in LARGE_OPERATORS)):
+            what = f"<{el.tag}>{el.text or ''}</{el.tag}>" if el.tag == "mo" else f"<{el.tag}>"
+            raise MathError(f"{what} under a radical: the math font draws \u221a in one size, for a "
+                            "radicand of one line (write \\sqrt{a/b}, not \\sqrt{\\frac{a}{b}})")
+
+
 def _tidy(el: ET.Element) -> None:
     for child in el:
         _tidy(child)
@@ -125,14 +181,16 @@ def _tidy(el: ET.Element) -> None:
         el.set("_fn", "1")  # spaced as a function name (removed before output)
     if el.tag == "mo" and (text in FENCES or text in ("/", ".")):  # / and . are ordinary in TeX
         _unspaced(el)
-    if el.tag == "mover" and len(el) == 2 and el[1].tag == "mo" and el[1].text in OVERBARS:
-        # \overline, \bar: the overline character stretched over the base (the font has its
-        # horizontal variants; U+2015 and U+00AF do not stretch in Chromium)
-        el.set("accent", "true")
-        el[1].text = "\u203e"
-        el[1].attrib.pop("accent", None)
-        el[1].set("stretchy", "true")
+    if el.tag == "mover" and len(el) == 2 and el[1].tag == "mo":
+        _accent(el)
+    if el.tag in ("msqrt", "mroot"):
+        _one_line(el)
     kids = list(el)
+    if not any(kid.tag == "mtable" for kid in kids):  # a matrix's brackets stretch to its rows
+        for kid in kids:
+            # a bracket or bar that no \left, \right or \big sized: its own size, as in TeX
+            if kid.tag == "mo" and kid.text in FENCES and not STRETCH_ATTRS & set(kid.attrib):
+                kid.set("stretchy", "false")
     for kid in kids:
         # f' is f followed by a prime (the prime glyph is already raised; as a superscript it
         # would be raised twice)
@@ -250,17 +308,34 @@ def font_source() -> Path:
     return path
 
 
+def one_size_radical(font) -> None:
+    """Drop the taller variants of √ from ``font``'s MATH table (they go with the subset).
+
+    Chromium gives an ``<msqrt>`` the width of the widest √ the font could draw (the size
+    variants and assembly parts: 1.212 em in STIX Two Math) but draws the one that fits, so a
+    one-line radicand (0.794 em √) is followed by a 0.42 em gap: "√3 σ" for √3σ. With one √,
+    the box is what is drawn. The hook refuses radicands taller than a line (``_one_line``)."""
+    variants = font["MATH"].table.MathVariants
+    radical = font.getBestCmap()[0x221A]
+    construction = variants.VertGlyphConstruction[variants.VertGlyphCoverage.glyphs.index(radical)]
+    construction.MathGlyphVariantRecord = [v for v in construction.MathGlyphVariantRecord if v.VariantGlyph == radical]
+    construction.VariantCount = len(construction.MathGlyphVariantRecord)
+    construction.GlyphAssembly = None
+
+
 def subset_font(chars: set[str], out: Path, cache_dir: Path | None = None) -> Path:
-    """STIX Two Math cut to ``chars`` (with the glyph variants its MATH table lists) as WOFF."""
+    """STIX Two Math cut to ``chars`` (with the glyph variants its MATH table lists, √ in one
+    size) as WOFF."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
     # + printable ASCII, and the radical sign, which <msqrt> draws without it being in the text
     codepoints = sorted({ord(c) for c in chars} | set(range(0x20, 0x7F)) | {0x221A})
-    key = hashlib.sha256((font_source().name + repr(codepoints)).encode()).hexdigest()[:16]
+    key = hashlib.sha256((font_source().name + "one-size-radical" + repr(codepoints)).encode()).hexdigest()[:16]
     cached = cache_dir / f"{key}.woff" if cache_dir else None
     if cached is None or not cached.is_file():
         font = TTFont(font_source(), recalcTimestamp=False)
+        one_size_radical(font)
         options = subset.Options()
         options.layout_features = ["*"]
         options.name_IDs = ["*"]
