@@ -20,6 +20,9 @@ Firefox, Safari) would show it differently from TeX:
   the bars of ``\\lVert a\\rVert^2`` otherwise stretch, each to a different height;
 * a radicand is one line: the math font draws √ in one size (see ``one_size_radical``).
 
+Each formula also gets a text form for the search index (``text_form``: a = √3σ, 10⁻³), which
+Material's search plugin indexes instead of the MathML (whose text runs together as "a=3σ").
+
 A formula latex2mathml cannot read, or reads only in part (an unknown command, ``\\frac`` with one
 argument), fails the build with the page and the formula named.
 
@@ -74,6 +77,14 @@ VARIANTS = {"bold": "BOLD", "italic": "ITALIC", "bold-italic": "BOLD ITALIC", "d
             "script": "SCRIPT", "bold-script": "BOLD SCRIPT", "fraktur": "FRAKTUR",
             "bold-fraktur": "BOLD FRAKTUR", "sans-serif": "SANS-SERIF", "monospace": "MONOSPACE"}
 DIGITS = "ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE".split()
+# the text form: scripts of digits and signs as Unicode scripts (10⁻³, W₂), accents as combining marks
+SUPERSCRIPT = dict(zip("0123456789+\u2212=()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾"))
+SUBSCRIPT = dict(zip("0123456789+\u2212=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎"))
+COMBINING = {OVERLINE: "\u0305", HAT: HAT, "~": "\u0303", "\u02d9": "\u0307", "\u00a8": "\u0308",
+             "\u02c7": "\u030c", "\u02d8": "\u0306", "\u00b4": "\u0301", "`": "\u0300", "\u02da": "\u030a", VEC: VEC}
+SEARCH_EXCLUDE = ' data-search-exclude="formula"'  # Material's search skips the MathML ...
+SEARCH_TEXT = '<span class="math-search-text" hidden>{}</span>'  # ... and indexes this instead
+SEARCH_ONLY_RE = re.compile(re.escape(SEARCH_EXCLUDE) + "|" + SEARCH_TEXT.format("[^<]*"))
 
 _chars: set[str] = set()  # every character the site's math shows, for the font
 
@@ -266,6 +277,58 @@ def shown_characters(mathml: str) -> set[str]:
 _shown = functools.lru_cache(maxsize=4096)(lambda mathml: frozenset(shown_characters(mathml)))
 
 
+def _operand(el: ET.Element, text: str) -> str:
+    """The text of ``el`` as one operand: in brackets if ``el`` is a row of several."""
+    row = [kid for kid in el if kid.tag != "mspace"] if el.tag in ("mrow", "mstyle") else [el]
+    return f"({text})" if len(row) > 1 and len(text) > 1 else text
+
+
+def _script(el: ET.Element, text: str, mark: str, scripts: dict[str, str]) -> str:
+    if text and all(c in scripts for c in text):
+        return "".join(scripts[c] for c in text)
+    return mark + _operand(el, text)
+
+
+def _linear(el: ET.Element) -> str:
+    spaced = [_linear(kid) for kid in el]
+    parts = [part.strip() for part in spaced]
+    text = (el.text or "").strip()
+    if el.tag in ("mi", "mn", "mtext"):
+        return text
+    if el.tag == "mo":
+        if text in (",", ";"):
+            return text + " "
+        return text if (el.get("lspace"), el.get("rspace")) == ("0", "0") else f" {text} "
+    if el.tag == "mspace":
+        return "" if el.get("width", "").startswith(("-", "negative")) else " "
+    if el.tag == "msqrt":
+        return "\u221a" + _operand(el[0] if len(el) == 1 else el, "".join(parts))
+    if el.tag == "mroot":
+        return parts[1] + "\u221a" + _operand(el[0], parts[0])
+    if el.tag == "mfrac":  # a sum on top in brackets, a product or sum below
+        return f"{parts[0] if ' ' not in parts[0] else f'({parts[0]})'}/{_operand(el[1], parts[1])}"
+    if el.tag == "mover" and el[1].text in COMBINING:  # an accent or the overbar
+        return "".join(c if c.isspace() else c + COMBINING[el[1].text] for c in parts[0])
+    if el.tag in ("msub", "msup", "msubsup", "munder", "mover", "munderover"):
+        (base, *scripts), kids = parts, list(el)[1:]
+        below = el.tag in ("msub", "msubsup", "munder", "munderover")
+        above = el.tag in ("msup", "msubsup", "mover", "munderover")
+        return (base + (_script(kids[0], scripts[0], "_", SUBSCRIPT) if below else "")
+                + (_script(kids[-1], scripts[-1], "^", SUPERSCRIPT) if above else "")
+                + (" " if base in LARGE_OPERATORS else ""))  # ∑_(k = 1)^n x_k
+    if el.tag in ("mtable", "mtr"):  # rows; cells
+        return ("; " if el.tag == "mtable" else ", ").join(parts)
+    if el.tag in ("mphantom", "annotation"):
+        return ""
+    return "".join(spaced)  # math, mrow, mstyle, mpadded, semantics, mtd
+
+
+@functools.lru_cache(maxsize=4096)
+def text_form(mathml: str) -> str:
+    """``mathml`` as one line of text, for the search index: a = √3σ, 10⁻³, ∂L/∂W₂, ŷ."""
+    return re.sub(r"\s+", " ", _linear(ET.fromstring(mathml))).strip()
+
+
 def _strip_delimiters(tex: str) -> str:
     tex = tex.strip()
     for left, right in (("\\(", "\\)"), ("\\[", "\\]"), ("$$", "$$"), ("$", "$")):
@@ -285,9 +348,16 @@ def render(page_html: str, where: str = "page") -> str:
         except MathError as err:
             raise PluginError(f"{where}: cannot typeset the formula {source.strip()!r}: {err}") from None
         _chars.update(_shown(mathml))
-        return f'<{kind} class="arithmatex">{mathml}</{kind}>'
+        unindexed = mathml.replace("<math", "<math" + SEARCH_EXCLUDE, 1)
+        indexed = SEARCH_TEXT.format(html.escape(text_form(mathml), quote=False))
+        return f'<{kind} class="arithmatex">{unindexed}{indexed}</{kind}>'
 
     return MATH_RE.sub(one, page_html)
+
+
+def without_search_text(page_html: str) -> str:
+    """``page_html`` as readers get it: the formulas' text forms (for the search index) taken out."""
+    return SEARCH_ONLY_RE.sub("", page_html)
 
 
 def on_pre_build(config, **kwargs) -> None:
@@ -297,6 +367,12 @@ def on_pre_build(config, **kwargs) -> None:
 
 def on_page_content(html_text: str, page, config, **kwargs) -> str:
     return render(html_text, where=page.file.src_uri)
+
+
+@event_priority(-100)  # after Material's search plugin has indexed the page (its on_page_context)
+def on_page_context(context, page, config, **kwargs):
+    page.content = without_search_text(page.content)
+    return context
 
 
 def font_source() -> Path:

@@ -195,12 +195,45 @@ def test_a_bad_formula_fails_the_build_naming_page_and_formula():
 def test_render_replaces_inline_and_display_math_and_nothing_else():
     page = ('<p>If <span class="arithmatex">\\(x &lt; y\\)</span> then</p>\n'
             '<div class="arithmatex">\\[\\frac{a}{b}\\]</div>\n<pre><code>\\(not math\\)</code></pre>')
-    out = mathml.render(page)
+    out = mathml.without_search_text(mathml.render(page))  # as the page is served
     assert '<span class="arithmatex"><math display="inline">' in out
     assert '<div class="arithmatex"><math display="block">' in out
     assert "<mo>&lt;</mo>" in out  # the escaped < was read as <, and escaped again in the output
     assert "<pre><code>\\(not math\\)</code></pre>" in out
     assert "\\(" not in out.split("<pre>")[0]
+
+
+@pytest.mark.parametrize("tex, text", [
+    (r"a = \sqrt{3}\sigma", "a = \u221a3\u03c3"),                  # not "a=3σ"
+    (r"10^{-3}", "10\u207b\u00b3"),                               # not "10−3"
+    (r"\sqrt{6/(n_\text{in}+n_\text{out})}", "\u221a(6/(n_in + n_out))"),
+    (r"\mathrm{Var}(w) = \frac{2}{n_\text{in}}", "Var(w) = 2/n_in"),
+    (r"L = \frac{1}{2n}\sum_{k=1}^{n} x_k", "L = 1/(2n)\u2211_(k = 1)^n x_k"),
+    (r"\frac{a+b}{2}", "(a + b)/2"),
+    (r"\hat y = W_2\, f(W_1 x + b_1)", "y\u0302 = W\u2082 f(W\u2081x + b\u2081)"),
+    (r"\tilde x + \vec v", "x\u0303 + v\u20d7"),
+    (r"\lVert a\rVert^2 - 2a^{\top}b", "\u2016a\u2016\u00b2 \u2212 2a^\u22a4b"),
+    (r"\overline{e\,h}", "e\u0305 h\u0305"),
+    (r"q_{l+1} = -q_l", "q_(l + 1) = \u2212q_l"),
+    (r"\begin{pmatrix}0 & B\\ B^\top & 0\end{pmatrix}", "(0, B; B^\u22a4, 0)"),
+    (r"\operatorname{tr}\!\big(J\big), x < y", "tr(J), x < y"),
+])
+def test_text_form(tex, text):
+    assert mathml.text_form(mathml.tex_to_mathml(tex)) == text
+
+
+def test_the_search_index_gets_the_text_form_and_readers_the_mathml():
+    from material.plugins.search.plugin import Parser
+
+    page = ('<p>The bound <span class="arithmatex">\\(a=\\sqrt{3}\\sigma\\)</span>, '
+            'or <span class="arithmatex">\\(x&lt;1\\)</span>.</p>')
+    parser = Parser()  # what Material's search plugin indexes (on_page_context) ...
+    parser.feed(mathml.render(page))
+    parser.close()
+    assert "".join(parser.data[0].text) == "<p>The bound a = \u221a3\u03c3, or x &lt; 1.</p>"
+    served = mathml.without_search_text(mathml.render(page))  # ... and what it leaves the page
+    assert "data-search" not in served and "math-search-text" not in served
+    assert served.count('<span class="arithmatex"><math display="inline"><mrow>') == 2
 
 
 @pytest.mark.parametrize("char, variant, expected", [
