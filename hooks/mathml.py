@@ -12,7 +12,16 @@ Firefox, Safari) would show it differently from TeX:
 * ``\\operatorname{…}``, ``\\max``, ``\\min`` become upright identifiers, and function names
   (``\\ln 2``, ``\\tanh z``) get TeX's thin space before an argument that is not bracketed;
 * the letters of ``\\mathrm{…}`` are one identifier (a word, not letters side by side);
-* ``\\bar`` is an accent.
+* accents (``\\hat``, ``\\tilde``, ``\\dot``, ``\\vec`` …) are accents, drawn with characters
+  Chromium places clear of the base (``\\hat``: the combining circumflex, not latex2mathml's
+  full-size ASCII caret); ``\\bar`` and ``\\overline`` are an overbar that CSS draws (Chromium
+  stretches the overline character short of a wide base);
+* brackets and bars that are not ``\\left``/``\\right`` (or ``\\big``) keep their size, as in TeX:
+  the bars of ``\\lVert a\\rVert^2`` otherwise stretch, each to a different height;
+* a radicand is one line: the math font draws √ in one size (see ``one_size_radical``).
+
+Each formula also gets a text form for the search index (``text_form``: a = √3σ, 10⁻³), which
+Material's search plugin indexes instead of the MathML (whose text runs together as "a=3σ").
 
 A formula latex2mathml cannot read, or reads only in part (an unknown command, ``\\frac`` with one
 argument), fails the build with the page and the formula named.
@@ -52,11 +61,30 @@ FENCES = set("()[]{}|\u2016\u27e8\u27e9\u230a\u230b\u2308\u2309")  # no space ar
 CLOSERS = set(")]}|\u2016\u27e9\u230b\u2309")
 SIGNS = {"\u2212", "+", "\u00b1", "\u2213", "-"}  # unary where no operand precedes them
 PRIMES = set("\u2032\u2033\u2034")
-OVERBARS = {"\u2015", "\u00af", "\u203e"}  # latex2mathml's \overline and \bar; drawn with U+203E
+OVERBARS = {"\u2015", "\u00af", "\u203e"}  # latex2mathml's \overline and \bar; drawn with OVERLINE
+# latex2mathml's accent characters (it marks only \hat's <mover> as an accent: the others sat
+# as high as a limit), drawn as they are but for \hat's ASCII ^, a full-size caret that reaches
+# down to the letter (U+02C6 sits on it): the combining circumflex, which the font stretches to
+# the base's width, stays clear of it. \vec's arrow (latex2mathml marks it stretchy, unlike
+# \overrightarrow's) becomes the combining arrow above, which the font sizes to the base.
+ACCENTS = set("^~\u02d9\u00a8\u02c7\u02d8\u00b4`\u02da")  # ^ ~ ˙ ¨ ˇ ˘ ´ ` ˚
+HAT, VEC, OVERLINE = "\u0302", "\u20d7", "\u203e"
+OVERBAR = "overbar"  # class of an overline's <mover>; assets/extra.css draws the line
+STRETCH_ATTRS = {"stretchy", "minsize", "maxsize"}  # \left, \right, \big: sized on purpose
+ONE_LINE = {"mi", "mn", "mo", "mtext", "mspace", "mrow", "msub", "msup", "msubsup", "mover"}  # under a √
+LARGE_OPERATORS = set("\u2211\u220f\u2210\u222b\u222c\u222d\u222e\u22c3\u22c2\u22c0\u22c1")  # ∑ ∏ ∐ ∫ …
 VARIANTS = {"bold": "BOLD", "italic": "ITALIC", "bold-italic": "BOLD ITALIC", "double-struck": "DOUBLE-STRUCK",
             "script": "SCRIPT", "bold-script": "BOLD SCRIPT", "fraktur": "FRAKTUR",
             "bold-fraktur": "BOLD FRAKTUR", "sans-serif": "SANS-SERIF", "monospace": "MONOSPACE"}
 DIGITS = "ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE".split()
+# the text form: scripts of digits and signs as Unicode scripts (10⁻³, W₂), accents as combining marks
+SUPERSCRIPT = dict(zip("0123456789+\u2212=()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾"))
+SUBSCRIPT = dict(zip("0123456789+\u2212=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎"))
+COMBINING = {OVERLINE: "\u0305", HAT: HAT, "~": "\u0303", "\u02d9": "\u0307", "\u00a8": "\u0308",
+             "\u02c7": "\u030c", "\u02d8": "\u0306", "\u00b4": "\u0301", "`": "\u0300", "\u02da": "\u030a", VEC: VEC}
+SEARCH_EXCLUDE = ' data-search-exclude="formula"'  # Material's search skips the MathML ...
+SEARCH_TEXT = '<span class="math-search-text" hidden>{}</span>'  # ... and indexes this instead
+SEARCH_ONLY_RE = re.compile(re.escape(SEARCH_EXCLUDE) + "|" + SEARCH_TEXT.format("[^<]*"))
 
 _chars: set[str] = set()  # every character the site's math shows, for the font
 
@@ -101,6 +129,45 @@ def _unspaced(el: ET.Element) -> None:
     el.set("rspace", "0")
 
 
+def _accent(over: ET.Element) -> None:
+    """An accent of latex2mathml's over its base, as MathML Core browsers draw it clear of the base."""
+    mark = over[1]
+    if mark.text in OVERBARS:
+        # \overline and \bar: an overbar (TeX's \overline), drawn as the top border of the base
+        # (class overbar, assets/extra.css): Chromium stretched the overline character short of
+        # a base wider than a few letters, off to one side, and on the letters' tops as an
+        # accent. The overline stays in the MathML, for what it means, but is not drawn.
+        mark.text = OVERLINE
+        for attr in ("stretchy", "accent"):
+            mark.attrib.pop(attr, None)
+        over.set("class", OVERBAR)
+        if over[0].tag != "mrow":
+            base = over[0]
+            over.remove(base)
+            over.insert(0, ET.Element("mrow"))
+            over[0].append(base)
+        return
+    if mark.text == "\u2192" and mark.get("stretchy") == "true":  # \vec
+        mark.text = VEC
+        mark.attrib.pop("stretchy")
+    elif mark.text in ACCENTS:
+        mark.text = HAT if mark.text == "^" else mark.text
+    else:
+        return  # \overrightarrow, \overset, limits: a script over the base, not an accent
+    over.set("accent", "true")  # latex2mathml marks only \hat: the others sat as high as a limit
+
+
+def _one_line(root: ET.Element) -> None:
+    """Refuse a radicand taller than a line of letters, scripts and accents: the site's math
+    font has √ in one size (``one_size_radical``)."""
+    for el in list(root.iter())[1:]:
+        if el.tag not in ONE_LINE or (el.tag == "mover" and el.get("accent") != "true" and el[1].text != OVERLINE) or (
+                el.tag == "mo" and ("minsize" in el.attrib or el.text in LARGE_OPERATORS)):
+            what = f"<{el.tag}>{el.text or ''}</{el.tag}>" if el.tag == "mo" else f"<{el.tag}>"
+            raise MathError(f"{what} under a radical: the math font draws \u221a in one size, for a "
+                            "radicand of one line (write \\sqrt{a/b}, not \\sqrt{\\frac{a}{b}})")
+
+
 def _tidy(el: ET.Element) -> None:
     for child in el:
         _tidy(child)
@@ -125,14 +192,16 @@ def _tidy(el: ET.Element) -> None:
         el.set("_fn", "1")  # spaced as a function name (removed before output)
     if el.tag == "mo" and (text in FENCES or text in ("/", ".")):  # / and . are ordinary in TeX
         _unspaced(el)
-    if el.tag == "mover" and len(el) == 2 and el[1].tag == "mo" and el[1].text in OVERBARS:
-        # \overline, \bar: the overline character stretched over the base (the font has its
-        # horizontal variants; U+2015 and U+00AF do not stretch in Chromium)
-        el.set("accent", "true")
-        el[1].text = "\u203e"
-        el[1].attrib.pop("accent", None)
-        el[1].set("stretchy", "true")
+    if el.tag == "mover" and len(el) == 2 and el[1].tag == "mo":
+        _accent(el)
+    if el.tag in ("msqrt", "mroot"):
+        _one_line(el)
     kids = list(el)
+    if not any(kid.tag == "mtable" for kid in kids):  # a matrix's brackets stretch to its rows
+        for kid in kids:
+            # a bracket or bar that no \left, \right or \big sized: its own size, as in TeX
+            if kid.tag == "mo" and kid.text in FENCES and not STRETCH_ATTRS & set(kid.attrib):
+                kid.set("stretchy", "false")
     for kid in kids:
         # f' is f followed by a prime (the prime glyph is already raised; as a superscript it
         # would be raised twice)
@@ -208,6 +277,58 @@ def shown_characters(mathml: str) -> set[str]:
 _shown = functools.lru_cache(maxsize=4096)(lambda mathml: frozenset(shown_characters(mathml)))
 
 
+def _operand(el: ET.Element, text: str) -> str:
+    """The text of ``el`` as one operand: in brackets if ``el`` is a row of several."""
+    row = [kid for kid in el if kid.tag != "mspace"] if el.tag in ("mrow", "mstyle") else [el]
+    return f"({text})" if len(row) > 1 and len(text) > 1 else text
+
+
+def _script(el: ET.Element, text: str, mark: str, scripts: dict[str, str]) -> str:
+    if text and all(c in scripts for c in text):
+        return "".join(scripts[c] for c in text)
+    return mark + _operand(el, text)
+
+
+def _linear(el: ET.Element) -> str:
+    spaced = [_linear(kid) for kid in el]
+    parts = [part.strip() for part in spaced]
+    text = (el.text or "").strip()
+    if el.tag in ("mi", "mn", "mtext"):
+        return text
+    if el.tag == "mo":
+        if text in (",", ";"):
+            return text + " "
+        return text if (el.get("lspace"), el.get("rspace")) == ("0", "0") else f" {text} "
+    if el.tag == "mspace":
+        return "" if el.get("width", "").startswith(("-", "negative")) else " "
+    if el.tag == "msqrt":
+        return "\u221a" + _operand(el[0] if len(el) == 1 else el, "".join(parts))
+    if el.tag == "mroot":
+        return parts[1] + "\u221a" + _operand(el[0], parts[0])
+    if el.tag == "mfrac":  # a sum on top in brackets, a product or sum below
+        return f"{parts[0] if ' ' not in parts[0] else f'({parts[0]})'}/{_operand(el[1], parts[1])}"
+    if el.tag == "mover" and el[1].text in COMBINING:  # an accent or the overbar
+        return "".join(c if c.isspace() else c + COMBINING[el[1].text] for c in parts[0])
+    if el.tag in ("msub", "msup", "msubsup", "munder", "mover", "munderover"):
+        (base, *scripts), kids = parts, list(el)[1:]
+        below = el.tag in ("msub", "msubsup", "munder", "munderover")
+        above = el.tag in ("msup", "msubsup", "mover", "munderover")
+        return (base + (_script(kids[0], scripts[0], "_", SUBSCRIPT) if below else "")
+                + (_script(kids[-1], scripts[-1], "^", SUPERSCRIPT) if above else "")
+                + (" " if base in LARGE_OPERATORS else ""))  # ∑_(k = 1)^n x_k
+    if el.tag in ("mtable", "mtr"):  # rows; cells
+        return ("; " if el.tag == "mtable" else ", ").join(parts)
+    if el.tag in ("mphantom", "annotation"):
+        return ""
+    return "".join(spaced)  # math, mrow, mstyle, mpadded, semantics, mtd
+
+
+@functools.lru_cache(maxsize=4096)
+def text_form(mathml: str) -> str:
+    """``mathml`` as one line of text, for the search index: a = √3σ, 10⁻³, ∂L/∂W₂, ŷ."""
+    return re.sub(r"\s+", " ", _linear(ET.fromstring(mathml))).strip()
+
+
 def _strip_delimiters(tex: str) -> str:
     tex = tex.strip()
     for left, right in (("\\(", "\\)"), ("\\[", "\\]"), ("$$", "$$"), ("$", "$")):
@@ -227,9 +348,16 @@ def render(page_html: str, where: str = "page") -> str:
         except MathError as err:
             raise PluginError(f"{where}: cannot typeset the formula {source.strip()!r}: {err}") from None
         _chars.update(_shown(mathml))
-        return f'<{kind} class="arithmatex">{mathml}</{kind}>'
+        unindexed = mathml.replace("<math", "<math" + SEARCH_EXCLUDE, 1)
+        indexed = SEARCH_TEXT.format(html.escape(text_form(mathml), quote=False))
+        return f'<{kind} class="arithmatex">{unindexed}{indexed}</{kind}>'
 
     return MATH_RE.sub(one, page_html)
+
+
+def without_search_text(page_html: str) -> str:
+    """``page_html`` as readers get it: the formulas' text forms (for the search index) taken out."""
+    return SEARCH_ONLY_RE.sub("", page_html)
 
 
 def on_pre_build(config, **kwargs) -> None:
@@ -241,6 +369,12 @@ def on_page_content(html_text: str, page, config, **kwargs) -> str:
     return render(html_text, where=page.file.src_uri)
 
 
+@event_priority(-100)  # after Material's search plugin has indexed the page (its on_page_context)
+def on_page_context(context, page, config, **kwargs):
+    page.content = without_search_text(page.content)
+    return context
+
+
 def font_source() -> Path:
     # located, not imported: importing ziamath (a renderer this site does not use) loads its font
     spec = importlib.util.find_spec("ziamath")
@@ -250,17 +384,34 @@ def font_source() -> Path:
     return path
 
 
+def one_size_radical(font) -> None:
+    """Drop the taller variants of √ from ``font``'s MATH table (they go with the subset).
+
+    Chromium gives an ``<msqrt>`` the width of the widest √ the font could draw (the size
+    variants and assembly parts: 1.212 em in STIX Two Math) but draws the one that fits, so a
+    one-line radicand (0.794 em √) is followed by a 0.42 em gap: "√3 σ" for √3σ. With one √,
+    the box is what is drawn. The hook refuses radicands taller than a line (``_one_line``)."""
+    variants = font["MATH"].table.MathVariants
+    radical = font.getBestCmap()[0x221A]
+    construction = variants.VertGlyphConstruction[variants.VertGlyphCoverage.glyphs.index(radical)]
+    construction.MathGlyphVariantRecord = [v for v in construction.MathGlyphVariantRecord if v.VariantGlyph == radical]
+    construction.VariantCount = len(construction.MathGlyphVariantRecord)
+    construction.GlyphAssembly = None
+
+
 def subset_font(chars: set[str], out: Path, cache_dir: Path | None = None) -> Path:
-    """STIX Two Math cut to ``chars`` (with the glyph variants its MATH table lists) as WOFF."""
+    """STIX Two Math cut to ``chars`` (with the glyph variants its MATH table lists, √ in one
+    size) as WOFF."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
     # + printable ASCII, and the radical sign, which <msqrt> draws without it being in the text
     codepoints = sorted({ord(c) for c in chars} | set(range(0x20, 0x7F)) | {0x221A})
-    key = hashlib.sha256((font_source().name + repr(codepoints)).encode()).hexdigest()[:16]
+    key = hashlib.sha256((font_source().name + "one-size-radical" + repr(codepoints)).encode()).hexdigest()[:16]
     cached = cache_dir / f"{key}.woff" if cache_dir else None
     if cached is None or not cached.is_file():
         font = TTFont(font_source(), recalcTimestamp=False)
+        one_size_radical(font)
         options = subset.Options()
         options.layout_features = ["*"]
         options.name_IDs = ["*"]

@@ -4,7 +4,10 @@ The site is served from 127.0.0.1 under the path of ``site_url`` (so absolute li
 work) and each page is loaded once; then, per page: no console error or uncaught
 exception, no request to any host but the local server, no failed request, every
 ``<img>`` loaded (SVG included), math rendered (MathML made at build time, laid out with
-a non-zero size, the site's math font loaded, no raw TeX left in the text), and the language switcher leading to the same page in the other language.
+a non-zero size, the site's math font loaded, no raw TeX left in the text), math laid out
+right (bars | and ‖ of a pair equally tall, no blank inside a radical after its radicand, and,
+measured in pixels, each accent or overbar clear of its base and each overline as long as its
+base), and the language switcher leading to the same page in the other language.
 Requests to the site's own address (``site_url``, where absolute hreflang links point)
 are not third-party: they are answered from the local build, as the real host would.
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import os
 import re
 import shutil
@@ -221,6 +225,59 @@ MATH_JS = r"""async () => {
 }"""
 
 
+# How each formula is laid out (hidden tab panels and closed details are shown first, so that
+# every formula is measured): bars | and ‖ that pair up in a formula are equally tall, and a
+# radical ends where its radicand ends (both within LAYOUT_TOLERANCE_PX); each mark over a base
+# (accent, overbar) is numbered (data-over) for the pixel checks (over_inks).
+LAYOUT_JS = r"""(tolerance) => {
+  document.querySelectorAll("details:not([open])").forEach(d => { d.open = true; });
+  const reveal = document.createElement("style");
+  reveal.textContent = ".tabbed-set > .tabbed-content > .tabbed-block { display: block !important; }";
+  document.head.append(reveal);
+  const box = el => el.getBoundingClientRect();
+  const px = x => x.toFixed(1);
+  const problems = [], overs = [];
+  const formulas = [...document.querySelectorAll("math")].filter(m => m.checkVisibility());
+  for (const m of formulas) {
+    const name = m.textContent.replace(/\s+/g, "").slice(0, 60);
+    for (const bar of ["|", "‖"]) {
+      const bars = [...m.querySelectorAll("mo")].filter(o => o.textContent.trim() === bar);
+      for (let i = 0; i + 1 < bars.length; i += 2) {
+        const [a, b] = [box(bars[i]).height, box(bars[i + 1]).height];
+        if (Math.abs(a - b) > tolerance) problems.push(`${name}: bars ${bar} ${px(a)} and ${px(b)} px tall`);
+      }
+    }
+    for (const root of m.querySelectorAll("msqrt, mroot")) {
+      const radicand = root.tagName === "msqrt" ? [...root.children] : [root.children[0]];
+      const gap = box(root).right - Math.max(...radicand.map(c => box(c).right));
+      if (gap > tolerance) problems.push(`${name}: ${px(gap)} px of blank after the radicand, under the radical`);
+    }
+    for (const over of m.querySelectorAll("mover")) {
+      over.dataset.over = overs.length;
+      overs.push({name: `${name}: ${over.children[1].textContent} over ${over.children[0].textContent}`,
+                  overline: over.children[1].textContent === "\u203e",
+                  em: parseFloat(getComputedStyle(over).fontSize)});
+    }
+  }
+  return {formulas: formulas.length, problems, overs};
+}"""
+# Draw one part of a <mover> alone (0: what its base holds; 1: the rest, the mark over the base
+# and the base's own border, which draws an overbar; null: all again). The rest of the formula
+# keeps its place but is not drawn.
+SHOW_ONLY_JS = """(over, part) => {
+  const base = over.children[0], content = base.children.length ? [...base.children] : [base];
+  over.closest("math").style.visibility = part === null ? "" : "hidden";
+  over.style.visibility = part === 1 ? "visible" : "";
+  if (base.children.length) base.style.visibility = part === 1 ? "visible" : "";
+  content.forEach(c => { c.style.visibility = part === null ? "" : part === 0 ? "visible" : "hidden"; });
+}"""
+LAYOUT_TOLERANCE_PX = 1
+DEVICE_SCALE = 2  # device pixels per CSS pixel: the pixel checks tell ink half a CSS pixel apart
+CLEARANCE_PX = 1  # device pixels between a mark over a base and the base, at least
+OVERLINE_SLACK_EM = 0.25  # how far an overline may stop short of either end of its base's ink
+INK_LEVEL = 80  # grey levels from the background that count as ink
+
+
 @dataclass
 class Report:
     """What one page did in the browser; each list holds readable messages."""
@@ -230,10 +287,13 @@ class Report:
     failed: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     math: list[str] = field(default_factory=list)
+    layout: list[str] = field(default_factory=list)  # math laid out wrong (LAYOUT_JS, check_layout)
     switcher: list[str] = field(default_factory=list)
     own_site: list[str] = field(default_factory=list)  # requests to SITE_HOME (served locally)
     n_images: int = 0
     n_math: int = 0
+    n_laid_out: int = 0  # formulas measured by the layout check
+    n_overs: int = 0  # marks over a base measured in pixels
     step: str = "not started"  # where the visit is: named in the message if it hangs
 
 
@@ -318,6 +378,8 @@ async def visit(context, server_root: str, page: Page, report: Report, follow_sw
         report.step = "network idle"
         await tab.wait_for_load_state("networkidle")
         recording[0] = False
+        report.step = "math layout"
+        await check_layout(tab, report)
         if follow_switcher:
             report.step = "language switcher"
             report.switcher = await follow(tab, page)
@@ -329,6 +391,63 @@ async def visit(context, server_root: str, page: Page, report: Report, follow_sw
         # under heavy load): give it a while, then leave it to browser.close().
         await asyncio.wait({asyncio.create_task(tab.close())}, timeout=CLOSE_WAIT_S)
         report.step = "done"
+
+
+def ink_columns(png: bytes) -> dict[int, tuple[int, int]]:
+    """Top and bottom row of the ink in each column of a screenshot (ink: INK_LEVEL grey levels
+    away from the commonest level, the background)."""
+    from PIL import Image  # Pillow: installed with matplotlib
+
+    image = Image.open(io.BytesIO(png)).convert("L")
+    levels = image.histogram()
+    background = levels.index(max(levels))
+    width, height = image.size
+    pixels = image.load()
+    columns = {}
+    for x in range(width):
+        rows = [y for y in range(height) if abs(pixels[x, y] - background) > INK_LEVEL]
+        if rows:
+            columns[x] = (rows[0], rows[-1])
+    return columns
+
+
+async def over_inks(tab, k: int) -> tuple[dict, dict]:
+    """The ink columns (ink_columns) of the base of <mover> ``k`` (LAYOUT_JS numbered them) and of
+    the mark over it, each drawn alone, in the same device-pixel frame."""
+    over = tab.locator(f'mover[data-over="{k}"]')
+    for _ in range(3):  # again if the page moved between the shots (a late image above)
+        await over.evaluate("o => o.scrollIntoView({block: 'center', inline: 'center', behavior: 'instant'})")
+        clip = await over.bounding_box()  # mid-screen: clear of the header
+        inks = []
+        for part in (0, 1):  # the base alone, then the mark alone
+            await over.evaluate(SHOW_ONLY_JS, part)
+            inks.append(ink_columns(await tab.screenshot(clip=clip, animations="disabled")))
+        await over.evaluate(SHOW_ONLY_JS, None)
+        if await over.bounding_box() == clip:
+            break
+    return inks[0], inks[1]
+
+
+async def check_layout(tab, report: Report) -> None:
+    """Bars, radicals and marks over a base in every formula on the page, as readers see them:
+    each mark clear of its base (CLEARANCE_PX, in the columns where both have ink), and an
+    overline as long as its base."""
+    layout = await tab.evaluate(LAYOUT_JS, LAYOUT_TOLERANCE_PX)
+    report.n_laid_out, report.n_overs = layout["formulas"], len(layout["overs"])
+    report.layout += layout["problems"]
+    for k, over in enumerate(layout["overs"]):
+        base, mark = await over_inks(tab, k)
+        shared = base.keys() & mark.keys()
+        if not shared:
+            report.layout.append(f"{over['name']}: not above the base (no column in common)")
+            continue
+        clearance = min(base[x][0] - mark[x][1] for x in shared)
+        if clearance < CLEARANCE_PX:
+            report.layout.append(f"{over['name']}: {clearance} device px clear of the base, not {CLEARANCE_PX}")
+        slack = OVERLINE_SLACK_EM * over["em"] * DEVICE_SCALE
+        if over["overline"] and (min(mark) > min(base) + slack or max(mark) < max(base) - slack):
+            report.layout.append(f"{over['name']}: the overline spans device px {min(mark)}-{max(mark)} "
+                                 f"of the base's {min(base)}-{max(base)}")
 
 
 async def follow(tab, page: Page) -> list[str]:
@@ -357,7 +476,7 @@ async def _visit_pages(site: Path, pages: list[Page], **kwargs) -> dict[str, Rep
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         # One context, a tab per page: the tabs share the HTTP cache (Material's bundle,
         # stylesheets, the math font), which about halves the CPU time against a context per page.
-        context = await browser.new_context()
+        context = await browser.new_context(device_scale_factor=DEVICE_SCALE)
         slots = asyncio.Semaphore(PARALLEL)
 
         async def one(page, report):
@@ -454,13 +573,21 @@ def test_math_is_rendered(reports):
     check(reports, "math", "math not rendered")
 
 
+def test_math_is_laid_out_right(reports):
+    """Accents above their bases, overlines as long as theirs, paired bars equally tall, radicals
+    as wide as their radicands: in every formula of every page."""
+    assert sum(r.n_laid_out for r in reports.values()) > 1000, "the layout check saw few formulas"
+    assert sum(r.n_overs for r in reports.values()) > 0, "no accent on any page: the check saw none"
+    check(reports, "layout", "math laid out wrong")
+
+
 def test_language_switcher_leads_to_the_same_page(reports):
     check(reports, "switcher", "language switcher")
 
 
 def test_checks_catch_planted_defects(site, tmp_path):
     """The checks can fail: a copy of the home page with an external script, a broken
-    image and raw TeX gets each of them reported."""
+    image, raw TeX and math laid out wrong gets each of them reported."""
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
     home = copy / "index.html"
@@ -469,7 +596,13 @@ def test_checks_catch_planted_defects(site, tmp_path):
                r'<p>left raw: \(\frac{1}{n}\)</p><p>display $$x$$</p><p>inline $w_i$</p>'
                '<p>prices: $5 or $6</p>'  # not TeX: must not be reported
                '<p><span class="arithmatex">\\(y\\)</span> not made MathML, and an error box '
-               '<span class="arithmatex"><math display="inline"><merror><mtext>bad</mtext></merror></math></span></p>')
+               '<span class="arithmatex"><math display="inline"><merror><mtext>bad</mtext></merror></math></span></p>'
+               # math laid out wrong: a hat pushed into its y, bars of two heights, blank in a radical
+               '<p><math><mover accent="true"><mi>y</mi><mpadded voffset="-0.4em"><mo>^</mo></mpadded></mover>'
+               '<mo style="font-size: 200%">\u2016</mo><mi>a</mi><mo>\u2016</mo>'
+               '<msqrt style="padding-right: 1em"><mn>3</mn></msqrt><mi>\u03c3</mi>'
+               '<mover><mrow><mi>a</mi><mi>b</mi><mi>c</mi><mi>d</mi><mi>e</mi></mrow>'
+               '<mo stretchy="false">\u203e</mo></mover></math></p>')  # and an overline short of its base
     home.write_text(home.read_text(encoding="utf-8").replace("</article>", planted + "</article>", 1), encoding="utf-8")
     (copy / "assets" / "fonts" / "stix-two-math.woff").unlink()  # the math font fails to load
     report = visit_pages(copy, [Page("index.html")], follow_switcher=False)["index.html"]
@@ -480,5 +613,10 @@ def test_checks_catch_planted_defects(site, tmp_path):
     assert any(m.endswith("formulas but the math font is error") for m in report.math), report
     assert any(re.fullmatch(r"1 of \d+ formulas not laid out as MathML", m) for m in report.math), report
     assert "MathML error: bad" in report.math, report
+    layout = "\n".join(report.layout)
+    assert re.search(r"\^ over y: -\d+ device px clear of the base", layout), layout
+    assert re.search(r"bars \u2016 [\d.]+ and [\d.]+ px tall", layout), layout
+    assert "px of blank after the radicand, under the radical" in layout, layout
+    assert re.search(r"\u203e over abcde: the overline spans device px \d+-\d+ of the base's", layout), layout
     raw = [m for m in report.math if m.startswith("raw TeX")]
     assert [any(t in m for m in raw) for t in (r"\frac", "$$x$$", "$w_i$", "$5")] == [True, True, True, False], raw

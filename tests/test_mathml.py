@@ -71,11 +71,75 @@ def test_function_names_get_a_thin_space_before_a_bare_argument():
         assert not list(root.iter("mspace")), tex  # no space before a bracket
 
 
-def test_overline_and_bar_are_stretched_accents():
-    for tex in (r"\overline{e\,h_i}", r"\bar{u}"):
+@pytest.mark.parametrize("tex, char, stretchy", [
+    (r"\hat y", "\u0302", None),        # not latex2mathml's ASCII ^, a caret down on the y
+    (r"\widehat{xy}", "\u0302", None),
+    (r"\vec x", "\u20d7", None),        # the combining arrow, sized to the base (not a full-size \to)
+    (r"\tilde x", "~", "false"),        # the others were not marked as accents: set as high as a limit
+    (r"\dot x", "\u02d9", None),
+    (r"\ddot x", "\u00a8", None),
+    (r"\check x", "\u02c7", None),
+    (r"\breve x", "\u02d8", None),
+    (r"\acute x", "\u00b4", None),
+    (r"\grave x", "`", None),
+    (r"\mathring x", "\u02da", None),
+])
+def test_accents_are_accents_drawn_clear_of_the_base(tex, char, stretchy):
+    (over,) = tree(tex).iter("mover")
+    assert over.get("accent") == "true", tex
+    assert over[1].tag == "mo" and over[1].text == char and over[1].get("stretchy") == stretchy, tex
+    assert "accent" not in over[1].attrib
+
+
+def test_overline_and_bar_are_an_overbar_drawn_by_css():
+    # stretched by Chromium, the overline fell short of a wide base (and sat on the letters as an accent)
+    for tex in (r"\overline{e\,h_i}", r"\bar{u}", r"\bar y_k"):
         (over,) = tree(tex).iter("mover")
-        assert over.get("accent") == "true"
-        assert over[1].tag == "mo" and over[1].text == "\u203e" and over[1].get("stretchy") == "true"
+        assert over.attrib == {"class": mathml.OVERBAR}, tex
+        assert over[0].tag == "mrow", tex  # the base, whose top border is the line
+        assert over[1].tag == "mo" and over[1].text == "\u203e" and over[1].attrib == {}, tex
+
+
+def test_the_site_css_draws_the_overbar():
+    css = (ROOT / "docs" / "assets" / "extra.css").read_text(encoding="utf-8")
+    assert re.search(rf"mover\.{mathml.OVERBAR} > mrow:first-child \{{\s*border-top:", css)
+    assert re.search(rf"mover\.{mathml.OVERBAR} > mo \{{\s*color: transparent;", css)
+
+
+def test_a_script_over_a_base_is_not_an_accent():
+    for tex, text in ((r"\overrightarrow{AB}", "\u2192"), (r"\overset{a}{=}", None)):
+        (over,) = tree(tex).iter("mover")
+        assert over.get("accent") is None and over[1].text == text, tex
+
+
+@pytest.mark.parametrize("tex", [r"\lVert a\rVert^2", r"\|a\|^2", r"\lvert z\rvert > 2", r"|z|^2",
+                                 r"\langle x, y\rangle", r"\sqrt{\lVert a\rVert^2 + \lVert b\rVert^2}"])
+def test_brackets_and_bars_keep_their_size_as_in_tex(tex):
+    # unsized, the second bar of ||a||^2 (the base of the square) stretched to another height
+    fences = [el for el in tree(tex).iter("mo") if el.text in mathml.FENCES]
+    assert len(fences) >= 2 and all(el.get("stretchy") == "false" for el in fences), tex
+
+
+@pytest.mark.parametrize("tex, stretchy", [
+    (r"\left(\frac{a}{b}\right)", "true"),                # \left, \right: stretched to the fraction
+    (r"\big(x\big)", None),                              # \big: the size latex2mathml gives
+    (r"\begin{pmatrix}a & b\\ c & d\end{pmatrix}", None),  # a matrix's brackets: as tall as its rows
+])
+def test_sized_brackets_and_a_matrix_s_brackets_still_stretch(tex, stretchy):
+    brackets = [el for el in tree(tex).iter("mo") if el.text in "()"]
+    assert len(brackets) == 2 and all(el.get("stretchy") == stretchy for el in brackets), tex
+
+
+def test_a_radicand_is_one_line_of_letters_scripts_and_accents():
+    for tex in (r"\sqrt{g^2\,\mathbb E[\tanh'(z)^2]}", r"\sqrt{\hat y_k + \bar x}",
+                r"\sqrt{6/(n_\text{in}+n_\text{out})}"):
+        mathml.tex_to_mathml(tex)
+    for tex, what in ((r"\sqrt{\frac{2}{n}}", "<mfrac>"), (r"\sqrt{\tfrac12}", "<mstyle>"),
+                      (r"\sqrt{\sqrt{x}}", "<msqrt>"), (r"\sqrt{\sum_i x_i}", "<mo>\u2211</mo>"),
+                      (r"\sqrt{\big(x\big)}", "<mo>(</mo>"), (r"\sqrt[3]{\overset{a}{=}}", "<mover>")):
+        refused = f"{what} under a radical: the math font draws \u221a in one size"
+        with pytest.raises(mathml.MathError, match=re.escape(refused)):
+            mathml.tex_to_mathml(tex)
 
 
 def test_a_prime_follows_its_base_instead_of_being_raised_again():
@@ -131,12 +195,45 @@ def test_a_bad_formula_fails_the_build_naming_page_and_formula():
 def test_render_replaces_inline_and_display_math_and_nothing_else():
     page = ('<p>If <span class="arithmatex">\\(x &lt; y\\)</span> then</p>\n'
             '<div class="arithmatex">\\[\\frac{a}{b}\\]</div>\n<pre><code>\\(not math\\)</code></pre>')
-    out = mathml.render(page)
+    out = mathml.without_search_text(mathml.render(page))  # as the page is served
     assert '<span class="arithmatex"><math display="inline">' in out
     assert '<div class="arithmatex"><math display="block">' in out
     assert "<mo>&lt;</mo>" in out  # the escaped < was read as <, and escaped again in the output
     assert "<pre><code>\\(not math\\)</code></pre>" in out
     assert "\\(" not in out.split("<pre>")[0]
+
+
+@pytest.mark.parametrize("tex, text", [
+    (r"a = \sqrt{3}\sigma", "a = \u221a3\u03c3"),                  # not "a=3σ"
+    (r"10^{-3}", "10\u207b\u00b3"),                               # not "10−3"
+    (r"\sqrt{6/(n_\text{in}+n_\text{out})}", "\u221a(6/(n_in + n_out))"),
+    (r"\mathrm{Var}(w) = \frac{2}{n_\text{in}}", "Var(w) = 2/n_in"),
+    (r"L = \frac{1}{2n}\sum_{k=1}^{n} x_k", "L = 1/(2n)\u2211_(k = 1)^n x_k"),
+    (r"\frac{a+b}{2}", "(a + b)/2"),
+    (r"\hat y = W_2\, f(W_1 x + b_1)", "y\u0302 = W\u2082 f(W\u2081x + b\u2081)"),
+    (r"\tilde x + \vec v", "x\u0303 + v\u20d7"),
+    (r"\lVert a\rVert^2 - 2a^{\top}b", "\u2016a\u2016\u00b2 \u2212 2a^\u22a4b"),
+    (r"\overline{e\,h}", "e\u0305 h\u0305"),
+    (r"q_{l+1} = -q_l", "q_(l + 1) = \u2212q_l"),
+    (r"\begin{pmatrix}0 & B\\ B^\top & 0\end{pmatrix}", "(0, B; B^\u22a4, 0)"),
+    (r"\operatorname{tr}\!\big(J\big), x < y", "tr(J), x < y"),
+])
+def test_text_form(tex, text):
+    assert mathml.text_form(mathml.tex_to_mathml(tex)) == text
+
+
+def test_the_search_index_gets_the_text_form_and_readers_the_mathml():
+    from material.plugins.search.plugin import Parser
+
+    page = ('<p>The bound <span class="arithmatex">\\(a=\\sqrt{3}\\sigma\\)</span>, '
+            'or <span class="arithmatex">\\(x&lt;1\\)</span>.</p>')
+    parser = Parser()  # what Material's search plugin indexes (on_page_context) ...
+    parser.feed(mathml.render(page))
+    parser.close()
+    assert "".join(parser.data[0].text) == "<p>The bound a = \u221a3\u03c3, or x &lt; 1.</p>"
+    served = mathml.without_search_text(mathml.render(page))  # ... and what it leaves the page
+    assert "data-search" not in served and "math-search-text" not in served
+    assert served.count('<span class="arithmatex"><math display="inline"><mrow>') == 2
 
 
 @pytest.mark.parametrize("char, variant, expected", [
@@ -179,6 +276,8 @@ def test_the_font_is_cut_to_the_characters_and_keeps_its_math_table(tmp_path):
     assert "MATH" in font  # stretchy brackets, radicals and big operators need it
     parts = font["MATH"].table.MathVariants
     assert parts.VertGlyphCount > 0  # the tall ( and ∑ variants came along
+    radical = parts.VertGlyphConstruction[parts.VertGlyphCoverage.glyphs.index(cmap[0x221A])]
+    assert radical.VariantCount == 1 and radical.GlyphAssembly is None  # √ in one size (one_size_radical)
     full = TTFont(mathml.font_source())
     assert len(font.getGlyphOrder()) < len(full.getGlyphOrder()) / 5
     assert len(list((tmp_path / "cache").glob("*.woff"))) == 1

@@ -109,6 +109,26 @@ def test_search_finds_the_chapters(site_dir):
     assert "schemes/" in find(zh, "截断")
 
 
+def test_search_gets_each_formula_as_text_not_as_run_together_mathml(site_dir):
+    """The index holds each formula's text form (hooks/mathml.py), not the MathML's text, which
+    ran together into wrong statements: "a=3σ" for a = √3σ, "10−3" for 10⁻³."""
+    import html
+
+    mathml = load_hook("mathml")
+    for lang in ("en", "zh"):
+        docs = search_index(site_dir, lang)["docs"]
+        everything = html.unescape(" ".join(d["text"] for d in docs)).replace("\u200b", "")
+        assert "a=3σ" not in everything and "10−3" not in everything, lang
+        assert "a = \u221a3 σ" in everything and "10\u207b\u00b3" in everything, lang
+        for page in PAGES:
+            location = "" if page == "index" else f"{page}/"
+            indexed = html.unescape(" ".join(d["text"] for d in docs if d["location"].split("#")[0] == location))
+            indexed = indexed.replace("\u200b", "")
+            shown = re.findall(r"<math .*?</math>", page_path(site_dir, page, lang).read_text(encoding="utf-8"), re.S)
+            missing = [mathml.text_form(m) for m in shown if mathml.text_form(m) not in indexed]
+            assert not missing, (page, lang, missing[:5])
+
+
 EXTERNAL_ATTRS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "video": "src",
                   "audio": "src", "embed": "src", "object": "data"}
 
@@ -161,10 +181,10 @@ def test_every_image_and_data_link_resolves(site_dir):
                     assert target.name.endswith(f".{lang}.svg"), (page, lang, ref)  # own labels
 
 
-def load_hook():
+def load_hook(name: str = "figures"):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("figures_hook", ROOT / "hooks" / "figures.py")
+    spec = importlib.util.spec_from_file_location(f"{name}_hook", ROOT / "hooks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
