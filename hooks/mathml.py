@@ -402,27 +402,16 @@ def one_size_radical(font) -> None:
 def subset_font(chars: set[str], out: Path, cache_dir: Path | None = None) -> Path:
     """STIX Two Math cut to ``chars`` (with the glyph variants its MATH table lists, √ in one
     size) as WOFF."""
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-
     # + printable ASCII, and the radical sign, which <msqrt> draws without it being in the text
     codepoints = sorted({ord(c) for c in chars} | set(range(0x20, 0x7F)) | {0x221A})
     key = hashlib.sha256((font_source().name + "one-size-radical" + repr(codepoints)).encode()).hexdigest()[:16]
     cached = cache_dir / f"{key}.woff" if cache_dir else None
     if cached is None or not cached.is_file():
-        font = TTFont(font_source(), recalcTimestamp=False)
-        one_size_radical(font)
-        options = subset.Options()
-        options.layout_features = ["*"]
-        options.name_IDs = ["*"]
-        options.notdef_outline = True
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=codepoints)
-        subsetter.subset(font)
-        font.flavor = "woff"
+        from tools.fonts import cut  # the repository root is on sys.path (mkdocs runs hooks from it)
+
         target = cached or out
         target.parent.mkdir(parents=True, exist_ok=True)
-        font.save(target)
+        target.write_bytes(cut(font_source(), codepoints, flavor="woff", name_ids=["*"], prepare=one_size_radical))
     if cached is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(cached.read_bytes())

@@ -16,8 +16,9 @@ LICENCE_NAME_IDS = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # copyright, names, version, l
 
 
 def cut(source: Path, codepoints, *, flavor: str, layout_features=("*",), name_ids=LICENCE_NAME_IDS,
-        hinting: bool = True) -> bytes:
-    """``source`` reduced to ``codepoints`` (ints) as a ``flavor`` web font, returned as bytes."""
+        hinting: bool = True, prepare=None) -> bytes:
+    """``source`` reduced to ``codepoints`` (ints) as a ``flavor`` web font, returned as bytes.
+    ``prepare(font)``, if given, may change the fontTools ``TTFont`` before it is cut."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
@@ -30,6 +31,8 @@ def cut(source: Path, codepoints, *, flavor: str, layout_features=("*",), name_i
     if not codepoints or not all(isinstance(c, int) and 0 <= c <= 0x10FFFF for c in codepoints):
         raise ValueError(f"codepoints: expected Unicode code points (ints), got {codepoints[:5]!r}...")
     font = TTFont(source, recalcTimestamp=False, lazy=True)
+    if prepare is not None:
+        prepare(font)
     options = subset.Options()
     options.layout_features = list(layout_features)
     options.name_IDs = list(name_ids)
