@@ -18,6 +18,7 @@ building one (handy to try a modified copy).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import re
@@ -349,33 +350,41 @@ async def follow(tab, page: Page) -> list[str]:
     return []
 
 
-async def _visit_pages(site: Path, pages: list[Page], **kwargs) -> dict[str, Report]:
+@contextlib.asynccontextmanager
+async def launched():
+    """The system Chromium, headless with FLAGS, driven by Playwright (`playwright install`,
+    a CDN download, is never needed); closed with a deadline on the way out (if that hangs,
+    the driver's exit ends Chromium)."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        # Playwright drives the system Chromium: `playwright install` (a CDN download) is never needed.
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        # One context, a tab per page: the tabs share the HTTP cache (Material's bundle,
-        # stylesheets, the math font), which about halves the CPU time against a context per page.
-        context = await browser.new_context()
-        slots = asyncio.Semaphore(PARALLEL)
+        try:
+            yield browser
+        finally:
+            await asyncio.wait({asyncio.create_task(browser.close())}, timeout=CLOSE_WAIT_S)
 
-        async def one(page, report):
-            # A hard deadline per page, which Playwright's own timeouts (evaluate has none)
-            # do not give: a stuck page is reported, never waited for forever.
-            async with slots:
-                task = asyncio.create_task(visit(context, server.root, page, report, **kwargs))
-                done, _ = await asyncio.wait({task}, timeout=PAGE_DEADLINE_S)
-                if not done:
-                    task.cancel()  # not awaited: the cancellation itself may hang
-                    report.failed.append(f"no result after {PAGE_DEADLINE_S} s, stuck at step {report.step}")
 
-        reports = {p.label: Report() for p in pages}
-        with SiteServer(site) as server:
-            try:
-                await asyncio.gather(*(one(p, reports[p.label]) for p in pages))
-            finally:  # before the server stops; the driver's exit ends Chromium if this hangs
-                await asyncio.wait({asyncio.create_task(browser.close())}, timeout=CLOSE_WAIT_S)
+async def _visit_pages(site: Path, pages: list[Page], **kwargs) -> dict[str, Report]:
+    reports = {p.label: Report() for p in pages}
+    with SiteServer(site) as server:
+        async with launched() as browser:  # closed before the server stops
+            # One context, a tab per page: the tabs share the HTTP cache (Material's bundle,
+            # stylesheets, the math font), which about halves the CPU time against a context per page.
+            context = await browser.new_context()
+            slots = asyncio.Semaphore(PARALLEL)
+
+            async def one(page, report):
+                # A hard deadline per page, which Playwright's own timeouts (evaluate has none)
+                # do not give: a stuck page is reported, never waited for forever.
+                async with slots:
+                    task = asyncio.create_task(visit(context, server.root, page, report, **kwargs))
+                    done, _ = await asyncio.wait({task}, timeout=PAGE_DEADLINE_S)
+                    if not done:
+                        task.cancel()  # not awaited: the cancellation itself may hang
+                        report.failed.append(f"no result after {PAGE_DEADLINE_S} s, stuck at step {report.step}")
+
+            await asyncio.gather(*(one(p, reports[p.label]) for p in pages))
     return reports
 
 
