@@ -129,6 +129,19 @@ def test_no_third_party_hosts(site_dir):
         assert "@import" not in css or not re.search(r"@import\s+url\(\s*['\"]?https?:", css), path
 
 
+def test_no_script_blocks_the_parser(site_dir):
+    """Every script the pages load from a file is deferred (Material's bundle by
+    overrides/main.html, zoom.js by mkdocs.yml): none holds up the first paint."""
+    scripts = 0
+    for path in site_dir.rglob("*.html"):
+        for tag, attrs in tags(path):
+            if tag == "script" and attrs.get("src"):
+                scripts += 1
+                assert {"defer", "async"} & set(attrs) or attrs.get("type") == "module", \
+                    f"{path.relative_to(site_dir)}: <script src={attrs['src']}> blocks the parser"
+    assert scripts > 0
+
+
 def test_math_is_served_locally(site_dir):
     # typeset at build time (hooks/mathml.py): MathML in the page, the font from the site, no script
     assert (site_dir / "assets" / "fonts" / "stix-two-math.woff").is_file()

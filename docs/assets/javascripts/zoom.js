@@ -5,7 +5,7 @@
  * Enter or Space. It opens in a modal <dialog> that shows the same image as large as the
  * window allows. A click anywhere or Esc closes it, and focus goes back to the figure.
  * The labels follow the page's language (<html lang>). Browsers without <dialog> keep
- * the plain figures. Styles: the "Figure zoom" block in assets/extra.css.
+ * the plain figures. Loaded with "defer". Styles: the "Figure zoom" block in assets/extra.css.
  */
 (function () {
   "use strict";
@@ -73,7 +73,7 @@
   }
 
   // Material's document$ emits on every page load (also with instant loading, which
-  // this site does not use); without it, the DOM is already parsed here (end of body).
+  // this site does not use); without it, the DOM is already parsed here (deferred).
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(function () { enhance(document); });
   } else if (document.readyState === "loading") {
