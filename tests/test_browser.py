@@ -491,3 +491,89 @@ def test_checks_catch_planted_defects(site, tmp_path):
     assert "MathML error: bad" in report.math, report
     raw = [m for m in report.math if m.startswith("raw TeX")]
     assert [any(t in m for m in raw) for t in (r"\frac", "$$x$$", "$w_i$", "$5")] == [True, True, True, False], raw
+
+
+# --- figure zoom on a phone -----------------------------------------------------------------
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
+         "has_touch": True}
+
+# The enlarged figure and what scrolls it: the dialog itself or an element in it whose
+# content is wider than its box and that scrolls sideways.
+ZOOMED_JS = """() => {
+  const dialog = document.querySelector("dialog.wnz-zoom[open]");
+  if (!dialog) return null;
+  const img = dialog.querySelector("img");
+  const box = e => { const r = e.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top,
+                                                                   bottom: r.bottom, width: r.width}; };
+  const scroller = [dialog, ...dialog.querySelectorAll("*")].find(e =>
+    e.scrollWidth > e.clientWidth + 1 && /auto|scroll/.test(getComputedStyle(e).overflowX));
+  if (scroller) scroller.dataset.testScroller = "";
+  const close = dialog.querySelector("button");
+  const c = close.getBoundingClientRect();
+  const hit = document.elementFromPoint(c.left + c.width / 2, c.top + c.height / 2);
+  return {natural: img.naturalWidth, img: box(img), innerWidth: window.innerWidth,
+          scroller: scroller ? {...box(scroller), scrollLeft: scroller.scrollLeft,
+                                clientWidth: scroller.clientWidth, scrollWidth: scroller.scrollWidth} : null,
+          close: {...box(close), onTop: close.contains(hit), label: close.getAttribute("aria-label")}};
+}"""
+
+
+SWIPES = 10  # enough for a figure 10 screens wide
+
+
+async def swipe(cdp, x0: float, x1: float, y: float, steps: int = 12) -> None:
+    """One finger from (x0, y) to (x1, y): touch events through Chromium's input pipeline,
+    which turns them into a scroll as on a phone (Playwright itself only taps)."""
+    async def touch(kind: str, x: float | None = None) -> None:
+        points = [] if x is None else [{"x": x, "y": y}]
+        await cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    await touch("touchStart", x0)
+    for i in range(1, steps + 1):
+        await touch("touchMove", x0 + (x1 - x0) * i / steps)
+    await touch("touchEnd")
+
+
+async def _zoom_on_a_phone(site: Path, lang: str) -> None:
+    with SiteServer(site) as server:
+        async with launched() as browser:
+            context = await browser.new_context(**PHONE)
+            tab = await context.new_page()
+            tab.set_default_timeout(TIMEOUT_MS)
+            await tab.goto(server.root + ("zh/" if lang == "zh" else "") + "symmetry/", wait_until="load")
+            opener = tab.locator("button.wnz-zoom-open").first
+            await opener.scroll_into_view_if_needed()
+            await opener.tap()
+            await tab.wait_for_function("() => document.querySelector('dialog.wnz-zoom[open] img')?.complete")
+            z = await tab.evaluate(ZOOMED_JS)
+            assert z["natural"] > z["innerWidth"], f"{lang}: the figure ({z['natural']} px) fits the phone anyway"
+            assert z["img"]["width"] / z["natural"] >= 0.99, f"{lang}: figure shown smaller than 1:1: {z}"
+            assert z["scroller"], f"{lang}: nothing in the dialog scrolls sideways: {z}"
+            assert z["close"]["onTop"] and z["close"]["label"] == ("关闭" if lang == "zh" else "Close"), z
+
+            # a finger swipes from right to left across the figure, as often as it takes
+            s = z["scroller"]
+            cdp = await context.new_cdp_session(tab)
+            y = (z["img"]["top"] + z["img"]["bottom"]) / 2
+            for _ in range(SWIPES):
+                await swipe(cdp, s["right"] - 20, s["left"] + 20, y)
+                z = await tab.evaluate(ZOOMED_JS)
+                if z is None or z["scroller"]["scrollLeft"] + s["clientWidth"] >= s["scrollWidth"] - 1:
+                    break
+            assert z is not None, f"{lang}: the swipe closed the dialog"
+            s = z["scroller"]
+            assert s["scrollLeft"] + s["clientWidth"] >= s["scrollWidth"] - 1, f"{lang}: not panned to the end: {z}"
+            assert abs(z["img"]["right"] - s["right"]) <= 16, f"{lang}: right edge of the figure not in view: {z}"
+            assert z["close"]["onTop"] and z["close"]["right"] <= z["innerWidth"], f"{lang}: close button lost: {z}"
+
+            await tab.locator("dialog.wnz-zoom button").first.tap()
+            assert await tab.evaluate("!document.querySelector('dialog.wnz-zoom[open]')"), lang
+            assert await tab.evaluate("document.activeElement.classList.contains('wnz-zoom-open')"), lang
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_figure_zoom_on_a_phone_shows_natural_size_and_pans(site, lang):
+    """At 390x844 a figure is drawn wider than the screen: its zoom shows it 1:1 (never
+    smaller) in a box a finger pans to the figure's right edge, the close button in reach."""
+    asyncio.run(_zoom_on_a_phone(site, lang))
