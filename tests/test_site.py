@@ -174,13 +174,34 @@ def test_every_image_and_data_link_resolves(site_dir):
                     assert target.name.endswith(f".{lang}.svg"), (page, lang, ref)  # own labels
 
 
-def load_hook():
+def load_hook(name: str = "figures"):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("figures_hook", ROOT / "hooks" / "figures.py")
+    spec = importlib.util.spec_from_file_location(f"{name}_hook", ROOT / "hooks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_every_content_image_has_its_width_and_height(site_dir):
+    """hooks/lazy_images.py: every <img> of every page's content (notebook pages included)
+    says its natural size, so the browser keeps its place before it loads (no layout shift)."""
+    natural_size, data_uri_bytes = (getattr(load_hook("lazy_images"), f) for f in ("natural_size", "data_uri_bytes"))
+    seen = {"figures": 0, "data": 0}
+    for path in sorted(site_dir.rglob("*.html")):
+        parser = Tags()
+        parser.feed(path.read_text(encoding="utf-8").split("<article", 1)[-1])
+        for attrs in (a for t, a in parser.tags if t == "img"):
+            src = attrs["src"]
+            where = f"{path.relative_to(site_dir)}: <img src={src[:80]}>"
+            assert "width" in attrs and "height" in attrs, f"{where} has no width and height"
+            if src.startswith("data:"):
+                data, seen["data"] = data_uri_bytes(src), seen["data"] + 1
+            else:
+                data = (path.parent / urlparse(src).path).read_bytes()
+                seen["figures"] += "figures/" in src
+            assert (int(attrs["width"]), int(attrs["height"])) == natural_size(data), where
+    assert seen["figures"] > 40 and seen["data"] > 5, seen  # chapter figures, notebook outputs
 
 
 def test_quoted_numbers_match_the_published_data(site_dir):
