@@ -222,6 +222,80 @@ MATH_JS = r"""async () => {
 }"""
 
 
+# Code text against its background in both of Material's colour schemes (as its toggle
+# switches them: the body's data-md-color-scheme), WCAG AA: 4.5:1, 3:1 for large text.
+# Checked: every element with text of its own in a code block, inline code or a notebook
+# cell's prompt, that a reader sees. The background is what lies under the element: the
+# background colours of it and its ancestors, composed over white; a colour with alpha and
+# an ancestor's opacity are mixed in. Colours are read back through a canvas, so any CSS
+# colour syntax is understood. One line per distinct (scheme, element, colour, background).
+CONTRAST_JS = r"""async () => {
+  const body = document.body, saved = body.getAttribute("data-md-color-scheme");
+  const still = document.createElement("style");  // no colour transition half-way
+  still.textContent = "*, *::before, *::after { transition: none !important; }";
+  document.head.append(still);
+  const ctx = Object.assign(document.createElement("canvas"), {width: 1, height: 1})
+    .getContext("2d", {willReadFrequently: true});
+  const rgba = css => {
+    ctx.clearRect(0, 0, 1, 1);
+    ctx.fillStyle = "#000";
+    ctx.fillStyle = css;
+    ctx.fillRect(0, 0, 1, 1);
+    const d = ctx.getImageData(0, 0, 1, 1).data;
+    return [d[0], d[1], d[2], d[3] / 255];
+  };
+  const over = (top, [r, g, b]) => [0, 1, 2].map(i => top[i] * top[3] + [r, g, b][i] * (1 - top[3]));
+  const background = el => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    return layers.reduceRight((under, c) => over(c, under), [255, 255, 255]);
+  };
+  const opacity = el => {
+    let o = 1;
+    for (let e = el; e; e = e.parentElement) o *= parseFloat(getComputedStyle(e).opacity);
+    return o;
+  };
+  const lum = rgb => {
+    const [r, g, b] = rgb.map(v => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const hex = rgb => "#" + rgb.map(v => Math.round(v).toString(16).padStart(2, "0")).join("");
+  const found = new Map();
+  const content = document.querySelector(".md-content") || document.body;
+  const scope = "pre, code, .jp-InputPrompt, .jp-OutputPrompt";
+  for (const scheme of ["default", "slate"]) {
+    body.setAttribute("data-md-color-scheme", scheme);
+    for (const el of content.querySelectorAll(`${scope}, :is(${scope}) *`)) {
+      const text = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.data).join("").trim();
+      if (!text || !el.checkVisibility({visibilityProperty: true, opacityProperty: true})) continue;
+      const style = getComputedStyle(el);
+      const bg = background(el);
+      const fg = rgba(style.color);
+      fg[3] *= opacity(el);
+      const shown = over(fg, bg);
+      const [hi, lo] = [lum(shown), lum(bg)].sort((a, b) => b - a);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+      const need = size >= 24 || (size >= 18.66 && bold) ? 3 : 4.5;
+      if (ratio >= need) continue;
+      const what = el.tagName.toLowerCase() + (el.className ? "." + [...el.classList].join(".") : "");
+      const key = `${scheme} ${what} ${hex(shown)} on ${hex(bg)}`;
+      const seen = found.get(key) || {key, ratio, need, n: 0, text};
+      seen.n += 1;
+      found.set(key, seen);
+    }
+  }
+  body.setAttribute("data-md-color-scheme", saved);
+  still.remove();
+  return [...found.values()].map(f =>
+    `${f.key}: ${f.ratio.toFixed(2)}:1 < ${f.need}:1 (${f.n}x, e.g. ${JSON.stringify(f.text.slice(0, 30))})`);
+}"""
+
+
 @dataclass
 class Report:
     """What one page did in the browser; each list holds readable messages."""
@@ -232,6 +306,7 @@ class Report:
     images: list[str] = field(default_factory=list)
     math: list[str] = field(default_factory=list)
     switcher: list[str] = field(default_factory=list)
+    contrast: list[str] = field(default_factory=list)
     own_site: list[str] = field(default_factory=list)  # requests to SITE_HOME (served locally)
     n_images: int = 0
     n_math: int = 0
@@ -319,6 +394,8 @@ async def visit(context, server_root: str, page: Page, report: Report, follow_sw
         report.step = "network idle"
         await tab.wait_for_load_state("networkidle")
         recording[0] = False
+        report.step = "contrast"
+        report.contrast = await tab.evaluate(CONTRAST_JS)
         if follow_switcher:
             report.step = "language switcher"
             report.switcher = await follow(tab, page)
@@ -461,6 +538,12 @@ def test_every_image_loads(reports):
 def test_math_is_rendered(reports):
     assert sum(r.n_math for r in reports.values()) > 0, "no math on any page: the check saw nothing"
     check(reports, "math", "math not rendered")
+
+
+def test_code_text_contrast_in_both_colour_schemes(reports):
+    """Code blocks, inline code and notebook cells (syntax colours, prompts, outputs) reach
+    WCAG AA contrast in the light and in the dark scheme."""
+    check(reports, "contrast", "code text below WCAG AA contrast")
 
 
 def test_language_switcher_leads_to_the_same_page(reports):
