@@ -21,6 +21,7 @@ building one (handy to try a modified copy).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 import os
@@ -276,6 +277,78 @@ DEVICE_SCALE = 2  # device pixels per CSS pixel: the pixel checks tell ink half 
 CLEARANCE_PX = 1  # device pixels between a mark over a base and the base, at least
 OVERLINE_SLACK_EM = 0.25  # how far an overline may stop short of either end of its base's ink
 INK_LEVEL = 80  # grey levels from the background that count as ink
+# Code text against its background in both of Material's colour schemes (as its toggle
+# switches them: the body's data-md-color-scheme), WCAG AA: 4.5:1, 3:1 for large text.
+# Checked: every element with text of its own in a code block, inline code or a notebook
+# cell's prompt, that a reader sees. The background is what lies under the element: the
+# background colours of it and its ancestors, composed over white; a colour with alpha and
+# an ancestor's opacity are mixed in. Colours are read back through a canvas, so any CSS
+# colour syntax is understood. One line per distinct (scheme, element, colour, background).
+CONTRAST_JS = r"""async () => {
+  const body = document.body, saved = body.getAttribute("data-md-color-scheme");
+  const still = document.createElement("style");  // no colour transition half-way
+  still.textContent = "*, *::before, *::after { transition: none !important; }";
+  document.head.append(still);
+  const ctx = Object.assign(document.createElement("canvas"), {width: 1, height: 1})
+    .getContext("2d", {willReadFrequently: true});
+  const rgba = css => {
+    ctx.clearRect(0, 0, 1, 1);
+    ctx.fillStyle = "#000";
+    ctx.fillStyle = css;
+    ctx.fillRect(0, 0, 1, 1);
+    const d = ctx.getImageData(0, 0, 1, 1).data;
+    return [d[0], d[1], d[2], d[3] / 255];
+  };
+  const over = (top, [r, g, b]) => [0, 1, 2].map(i => top[i] * top[3] + [r, g, b][i] * (1 - top[3]));
+  const background = el => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    return layers.reduceRight((under, c) => over(c, under), [255, 255, 255]);
+  };
+  const opacity = el => {
+    let o = 1;
+    for (let e = el; e; e = e.parentElement) o *= parseFloat(getComputedStyle(e).opacity);
+    return o;
+  };
+  const lum = rgb => {
+    const [r, g, b] = rgb.map(v => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const hex = rgb => "#" + rgb.map(v => Math.round(v).toString(16).padStart(2, "0")).join("");
+  const found = new Map();
+  const content = document.querySelector(".md-content") || document.body;
+  const scope = "pre, code, .jp-InputPrompt, .jp-OutputPrompt";
+  for (const scheme of ["default", "slate"]) {
+    body.setAttribute("data-md-color-scheme", scheme);
+    for (const el of content.querySelectorAll(`${scope}, :is(${scope}) *`)) {
+      const text = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.data).join("").trim();
+      if (!text || !el.checkVisibility({visibilityProperty: true, opacityProperty: true})) continue;
+      const style = getComputedStyle(el);
+      const bg = background(el);
+      const fg = rgba(style.color);
+      fg[3] *= opacity(el);
+      const shown = over(fg, bg);
+      const [hi, lo] = [lum(shown), lum(bg)].sort((a, b) => b - a);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+      const need = size >= 24 || (size >= 18.66 && bold) ? 3 : 4.5;
+      if (ratio >= need) continue;
+      const what = el.tagName.toLowerCase() + (el.className ? "." + [...el.classList].join(".") : "");
+      const key = `${scheme} ${what} ${hex(shown)} on ${hex(bg)}`;
+      const seen = found.get(key) || {key, ratio, need, n: 0, text};
+      seen.n += 1;
+      found.set(key, seen);
+    }
+  }
+  body.setAttribute("data-md-color-scheme", saved);
+  still.remove();
+  return [...found.values()].map(f =>
+    `${f.key}: ${f.ratio.toFixed(2)}:1 < ${f.need}:1 (${f.n}x, e.g. ${JSON.stringify(f.text.slice(0, 30))})`);
+}"""
 
 
 @dataclass
@@ -289,6 +362,7 @@ class Report:
     math: list[str] = field(default_factory=list)
     layout: list[str] = field(default_factory=list)  # math laid out wrong (LAYOUT_JS, check_layout)
     switcher: list[str] = field(default_factory=list)
+    contrast: list[str] = field(default_factory=list)
     own_site: list[str] = field(default_factory=list)  # requests to SITE_HOME (served locally)
     n_images: int = 0
     n_math: int = 0
@@ -378,6 +452,8 @@ async def visit(context, server_root: str, page: Page, report: Report, follow_sw
         report.step = "network idle"
         await tab.wait_for_load_state("networkidle")
         recording[0] = False
+        report.step = "contrast"
+        report.contrast = await tab.evaluate(CONTRAST_JS)
         report.step = "math layout"
         await check_layout(tab, report)
         if follow_switcher:
@@ -468,33 +544,41 @@ async def follow(tab, page: Page) -> list[str]:
     return []
 
 
-async def _visit_pages(site: Path, pages: list[Page], **kwargs) -> dict[str, Report]:
+@contextlib.asynccontextmanager
+async def launched():
+    """The system Chromium, headless with FLAGS, driven by Playwright (`playwright install`,
+    a CDN download, is never needed); closed with a deadline on the way out (if that hangs,
+    the driver's exit ends Chromium)."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        # Playwright drives the system Chromium: `playwright install` (a CDN download) is never needed.
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        # One context, a tab per page: the tabs share the HTTP cache (Material's bundle,
-        # stylesheets, the math font), which about halves the CPU time against a context per page.
-        context = await browser.new_context(device_scale_factor=DEVICE_SCALE)
-        slots = asyncio.Semaphore(PARALLEL)
+        try:
+            yield browser
+        finally:
+            await asyncio.wait({asyncio.create_task(browser.close())}, timeout=CLOSE_WAIT_S)
 
-        async def one(page, report):
-            # A hard deadline per page, which Playwright's own timeouts (evaluate has none)
-            # do not give: a stuck page is reported, never waited for forever.
-            async with slots:
-                task = asyncio.create_task(visit(context, server.root, page, report, **kwargs))
-                done, _ = await asyncio.wait({task}, timeout=PAGE_DEADLINE_S)
-                if not done:
-                    task.cancel()  # not awaited: the cancellation itself may hang
-                    report.failed.append(f"no result after {PAGE_DEADLINE_S} s, stuck at step {report.step}")
 
-        reports = {p.label: Report() for p in pages}
-        with SiteServer(site) as server:
-            try:
-                await asyncio.gather(*(one(p, reports[p.label]) for p in pages))
-            finally:  # before the server stops; the driver's exit ends Chromium if this hangs
-                await asyncio.wait({asyncio.create_task(browser.close())}, timeout=CLOSE_WAIT_S)
+async def _visit_pages(site: Path, pages: list[Page], **kwargs) -> dict[str, Report]:
+    reports = {p.label: Report() for p in pages}
+    with SiteServer(site) as server:
+        async with launched() as browser:  # closed before the server stops
+            # One context, a tab per page: the tabs share the HTTP cache (Material's bundle,
+            # stylesheets, the math font), which about halves the CPU time against a context per page.
+            context = await browser.new_context(device_scale_factor=DEVICE_SCALE)
+            slots = asyncio.Semaphore(PARALLEL)
+
+            async def one(page, report):
+                # A hard deadline per page, which Playwright's own timeouts (evaluate has none)
+                # do not give: a stuck page is reported, never waited for forever.
+                async with slots:
+                    task = asyncio.create_task(visit(context, server.root, page, report, **kwargs))
+                    done, _ = await asyncio.wait({task}, timeout=PAGE_DEADLINE_S)
+                    if not done:
+                        task.cancel()  # not awaited: the cancellation itself may hang
+                        report.failed.append(f"no result after {PAGE_DEADLINE_S} s, stuck at step {report.step}")
+
+            await asyncio.gather(*(one(p, reports[p.label]) for p in pages))
     return reports
 
 
@@ -581,6 +665,12 @@ def test_math_is_laid_out_right(reports):
     check(reports, "layout", "math laid out wrong")
 
 
+def test_code_text_contrast_in_both_colour_schemes(reports):
+    """Code blocks, inline code and notebook cells (syntax colours, prompts, outputs) reach
+    WCAG AA contrast in the light and in the dark scheme."""
+    check(reports, "contrast", "code text below WCAG AA contrast")
+
+
 def test_language_switcher_leads_to_the_same_page(reports):
     check(reports, "switcher", "language switcher")
 
@@ -620,3 +710,89 @@ def test_checks_catch_planted_defects(site, tmp_path):
     assert re.search(r"\u203e over abcde: the overline spans device px \d+-\d+ of the base's", layout), layout
     raw = [m for m in report.math if m.startswith("raw TeX")]
     assert [any(t in m for m in raw) for t in (r"\frac", "$$x$$", "$w_i$", "$5")] == [True, True, True, False], raw
+
+
+# --- figure zoom on a phone -----------------------------------------------------------------
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
+         "has_touch": True}
+
+# The enlarged figure and what scrolls it: the dialog itself or an element in it whose
+# content is wider than its box and that scrolls sideways.
+ZOOMED_JS = """() => {
+  const dialog = document.querySelector("dialog.wnz-zoom[open]");
+  if (!dialog) return null;
+  const img = dialog.querySelector("img");
+  const box = e => { const r = e.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top,
+                                                                   bottom: r.bottom, width: r.width}; };
+  const scroller = [dialog, ...dialog.querySelectorAll("*")].find(e =>
+    e.scrollWidth > e.clientWidth + 1 && /auto|scroll/.test(getComputedStyle(e).overflowX));
+  if (scroller) scroller.dataset.testScroller = "";
+  const close = dialog.querySelector("button");
+  const c = close.getBoundingClientRect();
+  const hit = document.elementFromPoint(c.left + c.width / 2, c.top + c.height / 2);
+  return {natural: img.naturalWidth, img: box(img), innerWidth: window.innerWidth,
+          scroller: scroller ? {...box(scroller), scrollLeft: scroller.scrollLeft,
+                                clientWidth: scroller.clientWidth, scrollWidth: scroller.scrollWidth} : null,
+          close: {...box(close), onTop: close.contains(hit), label: close.getAttribute("aria-label")}};
+}"""
+
+
+SWIPES = 10  # enough for a figure 10 screens wide
+
+
+async def swipe(cdp, x0: float, x1: float, y: float, steps: int = 12) -> None:
+    """One finger from (x0, y) to (x1, y): touch events through Chromium's input pipeline,
+    which turns them into a scroll as on a phone (Playwright itself only taps)."""
+    async def touch(kind: str, x: float | None = None) -> None:
+        points = [] if x is None else [{"x": x, "y": y}]
+        await cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    await touch("touchStart", x0)
+    for i in range(1, steps + 1):
+        await touch("touchMove", x0 + (x1 - x0) * i / steps)
+    await touch("touchEnd")
+
+
+async def _zoom_on_a_phone(site: Path, lang: str) -> None:
+    with SiteServer(site) as server:
+        async with launched() as browser:
+            context = await browser.new_context(**PHONE)
+            tab = await context.new_page()
+            tab.set_default_timeout(TIMEOUT_MS)
+            await tab.goto(server.root + ("zh/" if lang == "zh" else "") + "symmetry/", wait_until="load")
+            opener = tab.locator("button.wnz-zoom-open").first
+            await opener.scroll_into_view_if_needed()
+            await opener.tap()
+            await tab.wait_for_function("() => document.querySelector('dialog.wnz-zoom[open] img')?.complete")
+            z = await tab.evaluate(ZOOMED_JS)
+            assert z["natural"] > z["innerWidth"], f"{lang}: the figure ({z['natural']} px) fits the phone anyway"
+            assert z["img"]["width"] / z["natural"] >= 0.99, f"{lang}: figure shown smaller than 1:1: {z}"
+            assert z["scroller"], f"{lang}: nothing in the dialog scrolls sideways: {z}"
+            assert z["close"]["onTop"] and z["close"]["label"] == ("关闭" if lang == "zh" else "Close"), z
+
+            # a finger swipes from right to left across the figure, as often as it takes
+            s = z["scroller"]
+            cdp = await context.new_cdp_session(tab)
+            y = (z["img"]["top"] + z["img"]["bottom"]) / 2
+            for _ in range(SWIPES):
+                await swipe(cdp, s["right"] - 20, s["left"] + 20, y)
+                z = await tab.evaluate(ZOOMED_JS)
+                if z is None or z["scroller"]["scrollLeft"] + s["clientWidth"] >= s["scrollWidth"] - 1:
+                    break
+            assert z is not None, f"{lang}: the swipe closed the dialog"
+            s = z["scroller"]
+            assert s["scrollLeft"] + s["clientWidth"] >= s["scrollWidth"] - 1, f"{lang}: not panned to the end: {z}"
+            assert abs(z["img"]["right"] - s["right"]) <= 16, f"{lang}: right edge of the figure not in view: {z}"
+            assert z["close"]["onTop"] and z["close"]["right"] <= z["innerWidth"], f"{lang}: close button lost: {z}"
+
+            await tab.locator("dialog.wnz-zoom button").first.tap()
+            assert await tab.evaluate("!document.querySelector('dialog.wnz-zoom[open]')"), lang
+            assert await tab.evaluate("document.activeElement.classList.contains('wnz-zoom-open')"), lang
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_figure_zoom_on_a_phone_shows_natural_size_and_pans(site, lang):
+    """At 390x844 a figure is drawn wider than the screen: its zoom shows it 1:1 (never
+    smaller) in a box a finger pans to the figure's right edge, the close button in reach."""
+    asyncio.run(_zoom_on_a_phone(site, lang))

@@ -149,6 +149,19 @@ def test_no_third_party_hosts(site_dir):
         assert "@import" not in css or not re.search(r"@import\s+url\(\s*['\"]?https?:", css), path
 
 
+def test_no_script_blocks_the_parser(site_dir):
+    """Every script the pages load from a file is deferred (Material's bundle by
+    overrides/main.html, zoom.js by mkdocs.yml): none holds up the first paint."""
+    scripts = 0
+    for path in site_dir.rglob("*.html"):
+        for tag, attrs in tags(path):
+            if tag == "script" and attrs.get("src"):
+                scripts += 1
+                assert {"defer", "async"} & set(attrs) or attrs.get("type") == "module", \
+                    f"{path.relative_to(site_dir)}: <script src={attrs['src']}> blocks the parser"
+    assert scripts > 0
+
+
 def test_math_is_served_locally(site_dir):
     # typeset at build time (hooks/mathml.py): MathML in the page, the font from the site, no script
     assert (site_dir / "assets" / "fonts" / "stix-two-math.woff").is_file()
@@ -188,6 +201,27 @@ def load_hook(name: str = "figures"):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_every_content_image_has_its_width_and_height(site_dir):
+    """hooks/lazy_images.py: every <img> of every page's content (notebook pages included)
+    says its natural size, so the browser keeps its place before it loads (no layout shift)."""
+    natural_size, data_uri_bytes = (getattr(load_hook("lazy_images"), f) for f in ("natural_size", "data_uri_bytes"))
+    seen = {"figures": 0, "data": 0}
+    for path in sorted(site_dir.rglob("*.html")):
+        parser = Tags()
+        parser.feed(path.read_text(encoding="utf-8").split("<article", 1)[-1])
+        for attrs in (a for t, a in parser.tags if t == "img"):
+            src = attrs["src"]
+            where = f"{path.relative_to(site_dir)}: <img src={src[:80]}>"
+            assert "width" in attrs and "height" in attrs, f"{where} has no width and height"
+            if src.startswith("data:"):
+                data, seen["data"] = data_uri_bytes(src), seen["data"] + 1
+            else:
+                data = (path.parent / urlparse(src).path).read_bytes()
+                seen["figures"] += "figures/" in src
+            assert (int(attrs["width"]), int(attrs["height"])) == natural_size(data), where
+    assert seen["figures"] > 40 and seen["data"] > 5, seen  # chapter figures, notebook outputs
 
 
 def test_quoted_numbers_match_the_published_data(site_dir):

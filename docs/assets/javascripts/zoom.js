@@ -3,9 +3,12 @@
  *
  * Each figure image gets wrapped in a <button>, so it is focusable and opens with a click,
  * Enter or Space. It opens in a modal <dialog> that shows the same image as large as the
- * window allows. A click anywhere or Esc closes it, and focus goes back to the figure.
+ * window allows, and never smaller than its natural size (1:1, the SVG's own width): on a
+ * phone the figure is wider than the screen and its box pans in both directions (finger,
+ * scroll bars, or the arrow keys once it has focus), the close button staying in place.
+ * A click or tap (not a pan) or Esc closes it, and focus goes back to the figure.
  * The labels follow the page's language (<html lang>). Browsers without <dialog> keep
- * the plain figures. Styles: the "Figure zoom" block in assets/extra.css.
+ * the plain figures. Loaded with "defer". Styles: the "Figure zoom" block in assets/extra.css.
  */
 (function () {
   "use strict";
@@ -18,6 +21,7 @@
     : { hint: " (click to enlarge)", close: "Close", dialog: "Enlarged figure" };
 
   var dialog = null;
+  var pan = null;
   var large = null;
   var opener = null;
 
@@ -32,16 +36,27 @@
     close.setAttribute("aria-label", TEXT.close);
     close.textContent = "\u00d7";
 
+    pan = document.createElement("div");
+    pan.className = "wnz-zoom__pan";
+    pan.tabIndex = 0;  // the arrow keys pan it once focused (Tab from the close button)
+
     large = document.createElement("img");
     large.className = "wnz-zoom__image";
+    // The CSS sizes the figure from its natural width and shape, known once it loads.
+    large.addEventListener("load", function () {
+      large.style.setProperty("--wnz-width", large.naturalWidth + "px");
+      large.style.setProperty("--wnz-ratio", String(large.naturalWidth / large.naturalHeight));
+    });
 
-    dialog.append(close, large);
+    pan.append(large);
+    dialog.append(close, pan);
     // Any click inside the open dialog closes it: the image, the backdrop
     // (a click there targets the dialog itself) or the close button.
     dialog.addEventListener("click", function () { dialog.close(); });
     // Esc fires "cancel" and then "close"; both ways end here.
     dialog.addEventListener("close", function () {
       large.removeAttribute("src");
+      large.removeAttribute("style");
       if (opener) opener.focus();
       opener = null;
     });
@@ -55,6 +70,7 @@
     large.alt = image.alt;
     opener = button;
     dialog.showModal();  // moves focus into the dialog (the close button)
+    pan.scrollTo(0, 0);  // each figure from its top left corner
   }
 
   function enhance(root) {
@@ -73,7 +89,7 @@
   }
 
   // Material's document$ emits on every page load (also with instant loading, which
-  // this site does not use); without it, the DOM is already parsed here (end of body).
+  // this site does not use); without it, the DOM is already parsed here (deferred).
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(function () { enhance(document); });
   } else if (document.readyState === "loading") {
