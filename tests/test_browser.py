@@ -59,6 +59,9 @@ TIMEOUT_MS = 60_000  # per step; generous: a page took up to ~20 s, 4 at once on
 PAGE_DEADLINE_S = 180  # a whole page visit
 RAW_SHOWN = 5  # raw-TeX places listed per page (all are counted)
 CLOSE_WAIT_S = 10  # closing a tab or the browser normally takes well under a second
+# a figure's zoom button a reader can reach: not one in a closed <details> (the symmetry
+# chapter opens with figures in collapsed example blocks)
+FIGURE_OPENER = "button.wnz-zoom-open:not(details:not([open]) *)"
 
 
 # --- serving the built site ---------------------------------------------------------------
@@ -761,7 +764,7 @@ async def _zoom_on_a_phone(site: Path, lang: str) -> None:
             tab = await context.new_page()
             tab.set_default_timeout(TIMEOUT_MS)
             await tab.goto(server.root + ("zh/" if lang == "zh" else "") + "symmetry/", wait_until="load")
-            opener = tab.locator("button.wnz-zoom-open").first
+            opener = tab.locator(FIGURE_OPENER).first
             await opener.scroll_into_view_if_needed()
             await opener.tap()
             await tab.wait_for_function("() => document.querySelector('dialog.wnz-zoom[open] img')?.complete")

@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from test_browser import FIGURE_OPENER  # a figure reachable by the reader
 from test_site import tags  # the start tags of a built page
 import yaml
 
@@ -146,7 +147,7 @@ def test_figure_zoom_in_a_browser(site_dir):
                 n_figures = tab.locator(".md-typeset figure img").count()
                 openers = tab.locator("button.wnz-zoom-open")
                 assert n_figures > 0 and openers.count() == n_figures, (lang, n_figures, openers.count())
-                opener = tab.locator("button.wnz-zoom-open:not(details:not([open]) *)").first  # not in a closed <details>
+                opener = tab.locator(FIGURE_OPENER).first
                 hint = opener.locator(".wnz-visually-hidden").inner_text()
                 assert bool(CJK.search(hint)) == (lang == "zh"), hint
                 small = opener.locator("img").bounding_box()
