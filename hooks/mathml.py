@@ -49,7 +49,7 @@ from mkdocs.plugins import event_priority
 
 from latex2mathml.converter import convert
 
-FONT_NAME = "stix-two-math.woff"  # assets/fonts/ of the site; assets/extra.css loads it
+FONT_NAME = "stix-two-math.woff2"  # assets/fonts/ of the site; assets/extra.css loads it
 MATH_RE = re.compile(r'<(span|div) class="arithmatex">(.*?)</\1>', re.S)
 # how many children each element must have (latex2mathml drops a missing argument silently)
 ARITY = {"mfrac": 2, "msub": 2, "msup": 2, "msubsup": 3, "munder": 2, "mover": 2, "munderover": 3, "mroot": 2}
@@ -401,17 +401,17 @@ def one_size_radical(font) -> None:
 
 def subset_font(chars: set[str], out: Path, cache_dir: Path | None = None) -> Path:
     """STIX Two Math cut to ``chars`` (with the glyph variants its MATH table lists, √ in one
-    size) as WOFF."""
+    size) as WOFF2 (about a quarter smaller than WOFF)."""
     # + printable ASCII, and the radical sign, which <msqrt> draws without it being in the text
     codepoints = sorted({ord(c) for c in chars} | set(range(0x20, 0x7F)) | {0x221A})
     key = hashlib.sha256((font_source().name + "one-size-radical" + repr(codepoints)).encode()).hexdigest()[:16]
-    cached = cache_dir / f"{key}.woff" if cache_dir else None
+    cached = cache_dir / f"{key}.woff2" if cache_dir else None
     if cached is None or not cached.is_file():
         from tools.fonts import cut  # the repository root is on sys.path (mkdocs runs hooks from it)
 
         target = cached or out
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(cut(font_source(), codepoints, flavor="woff", name_ids=["*"], prepare=one_size_radical))
+        target.write_bytes(cut(font_source(), codepoints, flavor="woff2", name_ids=["*"], prepare=one_size_radical))
     if cached is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(cached.read_bytes())

@@ -697,7 +697,7 @@ def test_checks_catch_planted_defects(site, tmp_path):
                '<mover><mrow><mi>a</mi><mi>b</mi><mi>c</mi><mi>d</mi><mi>e</mi></mrow>'
                '<mo stretchy="false">\u203e</mo></mover></math></p>')  # and an overline short of its base
     home.write_text(home.read_text(encoding="utf-8").replace("</article>", planted + "</article>", 1), encoding="utf-8")
-    (copy / "assets" / "fonts" / "stix-two-math.woff").unlink()  # the math font fails to load
+    (copy / "assets" / "fonts" / "stix-two-math.woff2").unlink()  # the math font fails to load
     report = visit_pages(copy, [Page("index.html")], follow_switcher=False)["index.html"]
     assert report.step == "done", report
     assert any("cdn.example.com" in h for h in report.hosts), report

@@ -267,8 +267,8 @@ def test_the_font_is_cut_to_the_characters_and_keeps_its_math_table(tmp_path):
     from fontTools.ttLib import TTFont
 
     chars = {"\U0001D465", "\u2211", "\u221a", "("}
-    out = mathml.subset_font(chars, tmp_path / "a.woff", tmp_path / "cache")
-    again = mathml.subset_font(chars, tmp_path / "b.woff", tmp_path / "other-cache")
+    out = mathml.subset_font(chars, tmp_path / "a.woff2", tmp_path / "cache")
+    again = mathml.subset_font(chars, tmp_path / "b.woff2", tmp_path / "other-cache")
     assert out.read_bytes() == again.read_bytes()  # deterministic (no timestamp)
     font = TTFont(out)
     cmap = font.getBestCmap()
@@ -280,7 +280,7 @@ def test_the_font_is_cut_to_the_characters_and_keeps_its_math_table(tmp_path):
     assert radical.VariantCount == 1 and radical.GlyphAssembly is None  # √ in one size (one_size_radical)
     full = TTFont(mathml.font_source())
     assert len(font.getGlyphOrder()) < len(full.getGlyphOrder()) / 5
-    assert len(list((tmp_path / "cache").glob("*.woff"))) == 1
+    assert len(list((tmp_path / "cache").glob("*.woff2"))) == 1
 
 
 # --- the built site ------------------------------------------------------------------------
