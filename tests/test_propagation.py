@@ -156,3 +156,24 @@ def test_a_forward_line_spans_forty_odd_decades():
     spans = [math.log10(max(v) / min(v)) / 2 for r in runs.values()
              for v in [[m for m in r["x"] if m and 0 < m < 1e300]] if v]
     assert 40 <= max(spans) < 50, max(spans)
+
+
+@pytest.mark.parametrize("n_in, n_out", [(64, 64), (128, 32)])
+def test_backward_formula_needs_a_gradient_that_does_not_depend_on_the_weights(n_in, n_out):
+    """The variance page: with a random probe as dL/dy the backward formula holds; with
+    L = ||Wx||²/2 (dL/dy = Wx depends on W) the mean square of dL/dx is 1 + (n_out+1)/n_in
+    times the formula (E over W of ||WᵀWx||², Gaussian fourth moments)."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    trials, var_w = 4000, 1 / n_in
+    w = math.sqrt(var_w) * torch.randn(trials, n_out, n_in, generator=g, dtype=torch.float64)
+    x = torch.randn(n_in, 1, generator=g, dtype=torch.float64)
+    y = w @ x                                                  # (trials, n_out, 1)
+    probe = torch.randn(trials, n_out, 1, generator=g, dtype=torch.float64)
+    formula = n_out * var_w  # times the mean square of dL/dy, divided out below
+    ratio_probe = (w.transpose(1, 2) @ probe).square().mean() / (formula * probe.square().mean())
+    ratio_loss = (w.transpose(1, 2) @ y).square().mean() / (formula * y.square().mean())
+    # relative standard error of these means over trials * n_in values, well under 3 %
+    assert ratio_probe.item() == pytest.approx(1.0, rel=0.03)
+    assert ratio_loss.item() == pytest.approx(1 + (n_out + 1) / n_in, rel=0.03)
