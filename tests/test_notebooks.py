@@ -392,3 +392,15 @@ def test_prerender_fills_the_cache_mkdocs_jupyter_reads(tmp_path):
         highlight_extra_classes=plugin.config["highlight_extra_classes"],
         include_requirejs=plugin.config["include_requirejs"], custom_mathjax_url=plugin.config["custom_mathjax_url"])
     assert notebooks.prerender([path], spec["settings"], tmp_path / "cache") == []  # already there
+
+
+def test_notebook_pages_are_titled_as_notebooks(site_dir):
+    """The nav lists each chapter and its notebook: the notebook's title says what it is
+    (it used to repeat the chapter's title)."""
+    for name in NAMES:
+        for lang, prefix in (("en", "Notebook: "), ("zh", "动手运行：")):
+            base = site_dir / ("" if lang == "en" else "zh")
+            notebook = re.search(r"<title>([^<]*)</title>", (base / "notebooks" / name / "index.html").read_text(encoding="utf-8"))
+            chapter = re.search(r"<title>([^<]*)</title>", (base / name / "index.html").read_text(encoding="utf-8"))
+            assert notebook.group(1).startswith(prefix), (lang, name, notebook.group(1))
+            assert notebook.group(1) == prefix + chapter.group(1), (lang, name)
