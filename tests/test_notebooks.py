@@ -404,3 +404,16 @@ def test_notebook_pages_are_titled_as_notebooks(site_dir):
             chapter = re.search(r"<title>([^<]*)</title>", (base / name / "index.html").read_text(encoding="utf-8"))
             assert notebook.group(1).startswith(prefix), (lang, name, notebook.group(1))
             assert notebook.group(1) == prefix + chapter.group(1), (lang, name)
+
+
+def test_chinese_markdown_has_no_line_breaks_between_chinese_characters():
+    """Browsers draw such a break as a space, which Chinese text does not have."""
+    assert notebooks.join_cjk_lines("## 标题\n第一行\n第二行，\nand more\n继续\n\n- 列表\n  续行") == \
+        "## 标题\n第一行第二行，\nand more\n继续\n\n- 列表续行"
+    for name in NAMES:
+        for cell in build(name, "zh")["cells"]:
+            if cell["cell_type"] == "markdown":
+                lines = text(cell).split("\n")
+                for a, b in zip(lines, lines[1:]):
+                    joined = a.strip() and b.strip() and not a.lstrip().startswith("#")
+                    assert not (joined and notebooks.CJK_RE.match(a.rstrip()[-1]) and notebooks.CJK_RE.match(b.strip()[0])), (name, a, b)

@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -112,6 +113,25 @@ def load_spec(name: str) -> dict:
     return spec
 
 
+CJK_RE = re.compile("[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]")  # ideographs, CJK punctuation, full-width
+
+
+def join_cjk_lines(markdown: str) -> str:
+    """A line break between two Chinese characters removed: Markdown keeps it in the paragraph,
+    and browsers draw it as a space, which Chinese text does not have. Breaks next to a Latin
+    character (a space there is wanted), blank lines, headings and list items are left alone."""
+    out: list[str] = []
+    for line in markdown.split("\n"):
+        text = line.strip()
+        prev = out[-1] if out else ""
+        if (text and CJK_RE.match(text[0]) and prev.strip() and CJK_RE.match(prev.rstrip()[-1])
+                and not prev.lstrip().startswith("#")):
+            out[-1] = prev.rstrip() + text
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def build(name: str, lang: str) -> dict:
     """The notebook (nbformat 4 JSON, not executed) of chapter ``name`` in language ``lang``."""
     import nbformat
@@ -129,7 +149,8 @@ def build(name: str, lang: str) -> dict:
         if setup not in cells and "md" not in cell:
             cells.append(setup)  # after the introduction, before the first code
         if "md" in cell:
-            cells.append(v4.new_markdown_cell(cell["md"][lang].strip()))
+            text = cell["md"][lang].strip()
+            cells.append(v4.new_markdown_cell(join_cjk_lines(text) if lang == "zh" else text))
         elif "code" in cell:
             cells.append(v4.new_code_cell(cell["code"].strip()))
         else:
