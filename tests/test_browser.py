@@ -799,3 +799,21 @@ def test_figure_zoom_on_a_phone_shows_natural_size_and_pans(site, lang):
     """At 390x844 a figure is drawn wider than the screen: its zoom shows it 1:1 (never
     smaller) in a box a finger pans to the figure's right edge, the close button in reach."""
     asyncio.run(_zoom_on_a_phone(site, lang))
+
+
+async def _shown_prompts(site: Path, context_options: dict) -> list[str]:
+    with SiteServer(site) as server:
+        async with launched() as browser:
+            context = await browser.new_context(**context_options)
+            tab = await context.new_page()
+            await tab.goto(server.root + "notebooks/symmetry/", wait_until="load")
+            shown = await tab.evaluate("""() => [...document.querySelectorAll('.jp-InputPrompt, .jp-OutputPrompt')]
+              .filter(p => p.textContent.trim() && p.checkVisibility()).map(p => p.textContent.trim())""")
+            await context.close()
+            return shown
+
+
+def test_notebook_prompts_give_their_width_to_the_code_on_a_phone(site):
+    """ "In [3]:" took a third of a phone's width; on a desktop the prompts stay."""
+    assert asyncio.run(_shown_prompts(site, PHONE)) == []
+    assert asyncio.run(_shown_prompts(site, {"viewport": {"width": 1366, "height": 900}}))
