@@ -164,7 +164,7 @@ def test_no_script_blocks_the_parser(site_dir):
 
 def test_math_is_served_locally(site_dir):
     # typeset at build time (hooks/mathml.py): MathML in the page, the font from the site, no script
-    assert (site_dir / "assets" / "fonts" / "stix-two-math.woff").is_file()
+    assert (site_dir / "assets" / "fonts" / "stix-two-math.woff2").is_file()
     for lang in ("en", "zh"):
         page = page_path(site_dir, "symmetry", lang)
         assert "<math " in page.read_text(encoding="utf-8")
