@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import torch
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -93,8 +94,10 @@ def one_of(name: str, value: object, allowed) -> str:
     return value  # type: ignore[return-value]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Print which devices and dtypes the experiments can use on this machine."""
+    # no options: an unknown one is an error (exit 2), not silently ignored
+    argparse.ArgumentParser(prog="python -m snippets.checks", description=__doc__.strip().splitlines()[0]).parse_args(argv)
     cuda = torch.cuda.is_available()
     gpus = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())) if cuda else "none"
     print(f"torch {torch.__version__}; devices: cpu" + (f", cuda ({gpus})" if cuda else " (no CUDA device)"))

@@ -8,6 +8,7 @@ inside scikit-learn, so the experiments that train on it run offline and in CI.
 
 from __future__ import annotations
 
+import argparse
 import functools
 
 import torch
@@ -39,7 +40,9 @@ def _standardized() -> tuple[torch.Tensor, torch.Tensor]:
 # --8<-- [end:load]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # no options: an unknown one is an error (exit 2), not silently ignored
+    argparse.ArgumentParser(prog="python -m snippets.digits", description=__doc__.strip().splitlines()[0]).parse_args(argv)
     x, y = load_digits()
     print(f"x: {tuple(x.shape)} {x.dtype}, mean {x.mean():.2e}, mean square {x.pow(2).mean():.4f}")
     print("images per class:", torch.bincount(y).tolist())

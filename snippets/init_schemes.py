@@ -16,6 +16,7 @@ Everything here matches ``torch.nn.init`` number for number (the tests compare t
 
 from __future__ import annotations
 
+import argparse
 import math
 import numbers
 
@@ -313,7 +314,9 @@ def plot_figure(data: dict, lang: str):
 FIGURES = {"init_distributions": ("figure_data", "plot_figure")}  # see snippets/figures.py
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # no options: an unknown one is an error (exit 2), not silently ignored
+    argparse.ArgumentParser(prog="python -m snippets.init_schemes", description=__doc__.strip().splitlines()[0]).parse_args(argv)
     torch.manual_seed(0)
     layers = {label: make() for label, make in EXAMPLE_LAYERS.values()}
     print(f"{'layer':<30} {'torch fans':>12} {'true fans':>12} {'LeCun':>7} {'Xavier':>7} "

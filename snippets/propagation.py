@@ -19,6 +19,7 @@ units. ``theory`` gives the infinite-width prediction of the same numbers.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import math
 
@@ -441,7 +442,9 @@ FIGURES = {  # see snippets/figures.py
 }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # no options: an unknown one is an error (exit 2), not silently ignored
+    argparse.ArgumentParser(prog="python -m snippets.propagation", description=__doc__.strip().splitlines()[0]).parse_args(argv)
     for activation in ACTIVATIONS:
         res = propagate(width=256, depth=30, activation=activation)
         print(f"{activation}: RMS of activations at layer 30, measured (theory)")

@@ -18,6 +18,7 @@ straight line), and the random run spreads its units and fits the rings.
 
 from __future__ import annotations
 
+import argparse
 import math
 
 import torch
@@ -216,7 +217,9 @@ def plot_figure(data: dict, lang: str):
 FIGURES = {"symmetry_collapse": ("figure_data", "plot_figure")}  # see snippets/figures.py
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # no options: an unknown one is an error (exit 2), not silently ignored
+    argparse.ArgumentParser(prog="python -m snippets.symmetry", description=__doc__.strip().splitlines()[0]).parse_args(argv)
     data = train()
     print(f"{'init':<10}{'loss':>8}{'accuracy':>10}{'spread h1':>12}{'spread h2':>12}{'rank h1':>9}{'rank h2':>9}")
     for init, f in data["final"].items():

@@ -15,6 +15,7 @@ that trade-off, not the outcome of a derivation.
 
 from __future__ import annotations
 
+import argparse
 import math
 
 from snippets.checks import positive_float, positive_int
@@ -129,7 +130,9 @@ def plot_figure(data: dict, lang: str):
 FIGURES = {"tanh_gain": ("figure_data", "plot_figure")}  # see snippets/figures.py
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # no options: an unknown one is an error (exit 2), not silently ignored
+    argparse.ArgumentParser(prog="python -m snippets.tanh_gain", description=__doc__.strip().splitlines()[0]).parse_args(argv)
     print(f"{'gain':>6} {'q*':>8} {'RMS of x':>9} {'chi':>7}")
     for g in (0.9, 1.0, 1.2, math.sqrt(2), TORCH_TANH_GAIN, 2.0):
         p = fixed_point(g)

@@ -12,6 +12,7 @@ is drawn by snippets/saddle_point.py).
 
 from __future__ import annotations
 
+import argparse
 import numpy as np
 
 # four training examples (rows) with three inputs each, and their targets
@@ -243,7 +244,9 @@ def zero_point_curvature(activation: str, *, n_directions: int = 400, seed: int 
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # no options: an unknown one is an error (exit 2), not silently ignored
+    argparse.ArgumentParser(prog="python -m snippets.tiny_net", description=__doc__.strip().splitlines()[0]).parse_args(argv)
     for init, activation in [("zero", "tanh"), ("zero", "sigmoid"), ("constant", "tanh"), ("random", "tanh")]:
         print(f"{init} init, {activation}:")
         print(table(train(init, activation)))

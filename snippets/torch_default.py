@@ -12,6 +12,7 @@ measures whatever the installed torch does.
 
 from __future__ import annotations
 
+import argparse
 import math
 
 import torch
@@ -146,7 +147,9 @@ def plot_figure(data: dict, lang: str):
 FIGURES = {"torch_default": ("figure_data", "plot_figure")}  # see snippets/figures.py
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # no options: an unknown one is an error (exit 2), not silently ignored
+    argparse.ArgumentParser(prog="python -m snippets.torch_default", description=__doc__.strip().splitlines()[0]).parse_args(argv)
     data = run()
     for init, res in data["runs"].items():
         print(f"{init:<16} layer 50: RMS {res['rms'][-1]:.3g} (theory {res['theory_rms'][-1]:.3g}), "

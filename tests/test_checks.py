@@ -49,7 +49,7 @@ def test_other_checks():
 def test_main_reports_devices(capsys):
     from snippets import checks
 
-    checks.main()
+    checks.main([])
     out = capsys.readouterr().out
     assert "devices: cpu" in out and "float32" in out
 

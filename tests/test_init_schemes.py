@@ -390,7 +390,7 @@ def test_mode_error_lists_allowed_values():
 
 
 def test_main_runs(capsys):
-    S.main()
+    S.main([])
     out = capsys.readouterr().out
     assert "ConvTranspose2d" in out and "0.8796" in out
 

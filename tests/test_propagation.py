@@ -143,7 +143,7 @@ def test_cuda_matches_cpu_statistics():
 
 
 def test_main_runs(capsys):
-    propagation.main()
+    propagation.main([])
     assert "theory" in capsys.readouterr().out
 
 

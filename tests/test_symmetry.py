@@ -104,6 +104,6 @@ def test_cuda_run_keeps_the_qualitative_result():
 
 def test_main_prints_a_row_per_init(capsys, monkeypatch):
     monkeypatch.setattr(symmetry, "train", lambda: train(steps=20, log_every=10))
-    symmetry.main()
+    symmetry.main([])
     out = capsys.readouterr().out
     assert all(init in out for init in INITS)

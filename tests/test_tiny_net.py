@@ -96,7 +96,7 @@ def test_bad_arguments_name_the_argument():
 
 
 def test_main_prints_tables(capsys):
-    tiny_net.main()
+    tiny_net.main([])
     out = capsys.readouterr().out
     assert "saddle point" in out and out.count("step") == 4
 
