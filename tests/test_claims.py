@@ -24,7 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 CLAIMS = ROOT / "data" / "claims.yml"
 DOCS = ROOT / "docs"
-SOURCES = Path("/work/shared/sources")  # the source texts; the quote check skips without them
+SOURCES = ROOT.parent / "shared" / "sources"  # ../shared/sources: the quote check skips without them
 
 TOPICS = {"zero-init", "constant-init", "symmetry", "saddle-point", "local-minima", "gradients",
           "scale", "schemes", "he-factor", "biases", "other"}
