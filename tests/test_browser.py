@@ -35,9 +35,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from project_config import SITE_URL as PROJECT_SITE_URL  # mkdocs.yml, read once
 
 ROOT = Path(__file__).resolve().parent.parent
-SITE_URL = urlsplit(re.search(r"^site_url:\s*(\S+)", (ROOT / "mkdocs.yml").read_text(), re.M).group(1))
+SITE_URL = urlsplit(PROJECT_SITE_URL)  # from the environment, as the build reads it
 SITE_PATH = SITE_URL.path if SITE_URL.path.endswith("/") else SITE_URL.path + "/"
 # The site's own address (absolute hreflang links point there): not a third party. Its
 # requests are answered from the local build, as the real host would answer them.

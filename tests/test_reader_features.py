@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from project_config import CONFIG, SITE_URL  # mkdocs.yml, read once
 from test_browser import FIGURE_OPENER  # a figure reachable by the reader
 from test_site import tags  # the start tags of a built page
 import yaml
@@ -28,13 +29,6 @@ LANGS = ("en", "zh")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-class _IgnoreTags(yaml.SafeLoader):
-    """mkdocs.yml has a !!python/object tag (the slugify function); read it as null."""
-
-
-_IgnoreTags.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
-CONFIG = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_IgnoreTags)
-SITE_URL = CONFIG["site_url"] if CONFIG["site_url"].endswith("/") else CONFIG["site_url"] + "/"
 _I18N = next(p["i18n"] for p in CONFIG["plugins"] if isinstance(p, dict) and "i18n" in p)
 _ZH = next(lang for lang in _I18N["languages"] if lang["locale"] == "zh")
 SITE_NAME = {"en": CONFIG["site_name"], "zh": _ZH["site_name"]}

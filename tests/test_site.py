@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
+from project_config import SITE_URL  # mkdocs.yml, read once
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted(p.name.removesuffix(".en.md") for p in (ROOT / "docs").glob("*.en.md"))
@@ -41,7 +42,7 @@ def test_every_page_exists_in_both_languages_with_right_lang(site_dir):
             assert f'<html lang="{lang}"' in html, (page, lang)
 
 
-SITE_PATH = urlparse(re.search(r"^site_url:\s*(\S+)", (ROOT / "mkdocs.yml").read_text(), re.M).group(1)).path
+SITE_PATH = urlparse(SITE_URL).path
 
 
 def resolve(site: Path, page_file: Path, href: str) -> Path:
@@ -294,14 +295,6 @@ def test_every_alternate_has_the_sitemap_materials_selector_fetches(site_dir):
                 url = SITE_PATH.rstrip("/") + "/" + (rel + "/" if rel else "")
                 assert f'{url}"' in text, (page, lang, url)  # the entry of that very page
                 assert 'hreflang="en"' in text and 'hreflang="zh"' in text
-
-
-def test_edit_link_opens_the_page_source_in_its_language(site_dir):
-    for page in PAGES:
-        for lang in ("en", "zh"):
-            hrefs = [a.get("href", "") for t, a in tags(page_path(site_dir, page, lang)) if t == "a"]
-            edits = [h for h in hrefs if "/edit/" in h]
-            assert edits and all(h.endswith(f"/docs/{page}.{lang}.md") for h in edits), (page, lang, edits)
 
 
 def test_the_math_font_is_preloaded_where_it_is_used(site_dir):
