@@ -25,6 +25,7 @@ import json
 import re
 import subprocess
 import sys
+from html import escape as html_escape
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -158,6 +159,28 @@ _MATHJAX_CONFIG_RE = re.compile(r'<!-- Load mathjax -->\s*|<!-- MathJax configur
                                 re.S | re.I)
 _REMOTE_MODULE_RE = re.compile(r'<script type="module">(?:(?!</script>).)*?https?://(?:(?!</script>).)*</script>', re.S)
 _STYLE_RE = re.compile(r'<style type="text/css">(.*?)</style>', re.S)
+# nbconvert's stand-in for an output image's missing alt text
+_NO_ALT_IMG_RE = re.compile(r'<img alt="No description has been provided for this image"([^>]*)>')
+
+
+def figure_alts(notebook: dict) -> list[str]:
+    """The alt text of each output image of an executed notebook, in page order: the alt
+    of its cell (tools/notebooks.py writes it from the spec's ``alt:``, in the notebook's
+    language)."""
+    return [cell["metadata"].get("alt", "") for cell in notebook["cells"] if cell["cell_type"] == "code"
+            for out in cell.get("outputs", []) for key in out.get("data", {}) if key.startswith("image/")]
+
+
+def label_figures(html: str, alts: list[str], where: str) -> str:
+    """Each output image gets its cell's alt text and sits in a <figure>, as the chapters'
+    figures do, so the zoom (assets/javascripts/zoom.js) opens it."""
+    found = len(_NO_ALT_IMG_RE.findall(html))
+    if found != len(alts) or not all(alts):
+        raise PluginError(f"{where}: {found} output images on the page, alt texts for "
+                          f"{sum(map(bool, alts))} of {len(alts)} image outputs in the notebook")
+    texts = iter(alts)
+    return _NO_ALT_IMG_RE.sub(lambda m: f'<figure class="wnz-notebook-figure"><img alt="{html_escape(next(texts))}"'
+                                        f'{m.group(1)}></figure>', html)
 _css: dict[str, str] = {}
 
 
@@ -187,6 +210,8 @@ def on_page_content(html: str, page, config, files, **kwargs) -> str:
     html = _MATHJAX_CONFIG_RE.sub("", html)
     html = _REMOTE_MODULE_RE.sub("", html)
     html = _STYLE_RE.sub(lambda m: _shared_css(m, page), html)
+    notebook = json.loads(Path(page.file.abs_src_path).read_text(encoding="utf-8"))
+    html = label_figures(html, figure_alts(notebook), page.file.src_uri)
     for m in _CLASS_ATTR_RE.finditer(html):
         _classes.update(m.group(1).split())
     # CSS left in the page (nbconvert's small inline sheets, style="" attributes) may read

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tools import notebooks
-from tools.notebooks import LANGS, build, cache_key, execute, load_spec, names
+from tools.notebooks import CJK_RE, LANGS, build, cache_key, execute, load_spec, names
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = names()
@@ -113,6 +113,24 @@ def test_bad_spec(tmp_path, monkeypatch):
     assert "title" in str(err.value) and "cells[0].md" in str(err.value) and "cells[1]" in str(err.value)
 
 
+def test_bad_alt_in_a_spec(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebooks, "SPECS", tmp_path)
+    (tmp_path / "x.yml").write_text("title: {en: a, zh: b}\ncells:\n  - code: fig\n    alt: {en: a figure}\n"
+                                    "  - md: {en: a, zh: b}\n    alt: {en: a, zh: b}\n")
+    with pytest.raises(ValueError) as err:
+        load_spec("x")
+    assert "cells[0].alt" in str(err.value) and "cells[1]" in str(err.value)
+
+
+def test_a_figure_without_alt_text_fails():
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell('LANG = "en"\nimport matplotlib.pyplot as plt\nfig = plt.figure(figsize=(1, 1))\nfig')
+    with pytest.raises(ValueError, match=r"notebook en/x: the cell starting 'LANG = \"en\"' "
+                                         r"draws a figure; give it an alt:"):
+        execute({"en/x": nbformat.v4.new_notebook(cells=[cell])}, Path("."))
+
+
 def test_execution_errors_name_the_notebook():
     import nbformat
 
@@ -160,7 +178,16 @@ def test_built_notebook_page(site_dir, name, lang):
     assert text(nb["cells"][0]).startswith("# ")
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert text(code[0]).startswith(f'LANG = "{lang}"')
-    assert all(c["execution_count"] for c in code) and any(c["outputs"] for c in code)
+    # counts run 1, 2, 3 … over the cells the page shows; the module cell (left off the page) has none
+    shown = [c for c in code if "snippet" not in c["metadata"].get("tags", [])]
+    assert [c["execution_count"] for c in shown] == list(range(1, len(shown) + 1))
+    assert all(c["execution_count"] is None for c in code if c not in shown) and any(c["outputs"] for c in code)
+    prompts = [int(n) for n in re.findall(r'jp-InputArea-prompt">In\s*\[(\d+)\]', html)]
+    assert prompts == list(range(1, len(prompts) + 1)) and prompts, prompts
+    # each output figure: its cell's alt text, in the page's language, inside a <figure> (zoomable)
+    images = re.findall(r'<figure class="wnz-notebook-figure"><img alt="([^"]*)"', html)
+    assert images and len(images) == html.count("<img"), (len(images), html.count("<img"))
+    assert all(len(alt) > 40 and bool(CJK_RE.search(alt)) == (lang == "zh") for alt in images), images
     # each cell that uses LANG draws (check_lang_cells), and its figure is its output: the
     # build runs matplotlib non-interactively (tools/notebooks.py PREAMBLE), so a figure that
     # is not the cell's value would be lost without an error
@@ -263,6 +290,18 @@ def _hook():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_output_figures_get_their_alt_text_or_fail_the_build():
+    from mkdocs.exceptions import PluginError
+
+    hook = _hook()
+    img = '<img alt="No description has been provided for this image" src="data:x">'
+    assert hook.label_figures(f"<p>{img}</p>", ["a <plot>"], "p") == \
+        '<p><figure class="wnz-notebook-figure"><img alt="a &lt;plot&gt;" src="data:x"></figure></p>'
+    for alts in ([], ["a", "b"], [""]):
+        with pytest.raises(PluginError, match="p: 1 output images on the page"):
+            hook.label_figures(img, alts, "p")
 
 
 def test_prune_css_keeps_what_can_match():

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIGURE_CODE = [ROOT / "snippets" / "figures.py", ROOT / "snippets" / "plotting.py", ROOT / "tools" / "fonts.py"]
 SPECS = ROOT / "notebooks"
 LANGS = ("en", "zh")
-CACHE_VERSION = "3"  # bump to re-execute everything
+CACHE_VERSION = "4"  # bump to re-execute everything
 KERNEL = "python3"
 TIMEOUT = 300  # seconds per cell
 # Run before each notebook, not stored in it: a clean namespace, and figures as SVG with
@@ -99,13 +99,17 @@ def load_spec(name: str) -> dict:
         if not isinstance(spec.get("title"), dict) or set(spec["title"]) != set(LANGS):
             problems.append("title: needs en and zh")
         for i, cell in enumerate(spec.get("cells") or []):
-            kind = set(cell) if isinstance(cell, dict) else set()
+            kind = set(cell) - {"alt"} if isinstance(cell, dict) else set()
             if len(kind) != 1 or not kind <= {"md", "code", "snippet"}:
                 problems.append(f"cells[{i}]: expected one key of md / code / snippet, got {sorted(kind)}")
             elif "md" in cell and (not isinstance(cell["md"], dict) or set(cell["md"]) != set(LANGS)):
                 problems.append(f"cells[{i}].md: needs en and zh texts")
             elif "code" in cell and not isinstance(cell["code"], str):
                 problems.append(f"cells[{i}].code: expected a string")
+            elif "alt" in cell and ("code" not in cell or not isinstance(cell["alt"], dict)
+                                    or set(cell["alt"]) != set(LANGS)
+                                    or not all(isinstance(v, str) and v.strip() for v in cell["alt"].values())):
+                problems.append(f"cells[{i}].alt: expected en and zh texts on a code cell, got {cell['alt']!r}")
         if not spec.get("cells"):
             problems.append("cells: empty")
     if problems:
@@ -152,7 +156,9 @@ def build(name: str, lang: str) -> dict:
             text = cell["md"][lang].strip()
             cells.append(v4.new_markdown_cell(join_cjk_lines(text) if lang == "zh" else text))
         elif "code" in cell:
-            cells.append(v4.new_code_cell(cell["code"].strip()))
+            # the figure's text alternative, in this language: hooks/notebooks.py puts it on the page
+            meta = {"alt": " ".join(cell["alt"][lang].split())} if "alt" in cell else {}
+            cells.append(v4.new_code_cell(cell["code"].strip(), metadata=meta))
         else:
             code = bundle(cell["snippet"], cli=False)
             cells.append(v4.new_code_cell(code.rstrip(), metadata={"tags": ["snippet"]}))
@@ -272,12 +278,20 @@ def execute(notebooks: dict[str, dict], cwd: Path) -> dict[str, dict]:
             if target["cell_type"] != "code":
                 continue
             cell = ran.get((key, i)) or ran[(copied[key], i)]
-            count += 1
-            target["execution_count"] = count
+            # The module cell (tag "snippet") is left off the page: counting it made the page
+            # jump from In [1] to In [3]. The counts run over the cells a reader sees.
+            shown = "snippet" not in target.get("metadata", {}).get("tags", [])
+            count += shown
+            target["execution_count"] = count if shown else None
             target["outputs"] = _coalesce(copy.deepcopy(cell.get("outputs", [])))
             for o in target["outputs"]:
                 if "execution_count" in o:
-                    o["execution_count"] = count
+                    o["execution_count"] = count if shown else None
+            if any(k.startswith("image/") for o in target["outputs"] for k in o.get("data", {})) \
+                    and not target.get("metadata", {}).get("alt"):
+                first = target["source"].strip().splitlines()[0]
+                raise ValueError(f"notebook {key}: the cell starting {first!r} draws a figure; give it "
+                                 f"an alt: with en and zh texts in notebooks/{key.split('/')[-1]}.yml")
     return out
 
 
