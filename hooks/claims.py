@@ -10,8 +10,9 @@ Markers in a page (the page's language decides the text):
   summary, the one line shown while it is closed: verdict badge, our paraphrase, the
   source's short name. Opened: the quote in its original language, the source (title and
   where it was published, linked to references.md), the correct statement, links to the
-  sections that explain it, and the measured numbers its checks test; the test of each
-  number (its condition) one level further down, in a nested ``<details>``.
+  sections that explain it, the measured numbers its checks test and the figures they come
+  from; the test of each number (its condition) one level further down, in a nested
+  ``<details>``.
 - ``<!-- claims:sources -->``: the five source texts, credited.
 
 Numbers are never computed or typed here: a check's value is written as
@@ -280,6 +281,34 @@ def section_link(docs: Path, page: str, anchor: str, lang: str) -> tuple[str, st
 
 
 # ---------------------------------------------------------------------------
+# Figures: the image a chapter shows of a figure, with that chapter's alt text
+
+def figure_alt(docs: Path, name: str, lang: str, pages: list[str]) -> str:
+    """The alt text (Markdown, placeholders unfilled) of ``![...](figures/NAME.svg)`` in the
+    first of ``pages`` (chapter file names, ``symmetry.md``) that shows it, else in any
+    other page of ``lang``; PluginError if no page shows the figure."""
+    own = [docs / f"{p.removesuffix('.md')}.{lang}.md" for p in pages]
+    rest = sorted(p for p in docs.glob(f"*.{lang}.md") if p not in own and not p.name.startswith("myths."))
+    for path in own + rest:
+        if path.is_file():
+            alt = _figure_alts(path, path.stat().st_mtime_ns).get(name)
+            if alt is not None:
+                return alt
+    raise PluginError(f"claims.yml: no {lang} page shows the figure {name!r} (as ![...](figures/{name}.svg))")
+
+
+_IMAGE = re.compile(r"!\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\(figures/(\w+)\.svg\)")
+
+
+@functools.lru_cache(maxsize=64)
+def _figure_alts(path: Path, mtime: int) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for m in _IMAGE.finditer(path.read_text(encoding="utf-8")):
+        found.setdefault(m.group(2), m.group(1))
+    return found
+
+
+# ---------------------------------------------------------------------------
 # Rendering
 
 TEXT = {
@@ -382,7 +411,8 @@ def _pretty(text: str) -> str:
 def render_claim(claim: dict, layout: dict, lang: str, docs: Path, pending: bool) -> str:
     """One claim as a ``<details>`` block: closed, its summary line is the verdict badge,
     our paraphrase and the source's short name; open, the quote, the source, the correct
-    statement, the evidence and the measured numbers, and, one level further down (a
+    statement, the evidence, the measured numbers and the figures they are read from (each
+    as its chapter shows it, with the chapter's alt text), and, one level further down (a
     nested ``<details>``), the test each number must pass."""
     t, src, measures = TEXT[lang], layout["sources"][claim["source"]], layout["measures"]
     cid, verdict = claim["id"], claim["verdict"]
@@ -427,7 +457,12 @@ def render_claim(claim: dict, layout: dict, lang: str, docs: Path, pending: bool
             measured.append(item)
             tests.append(f'{item} <span class="claim-test">{t["test"]}{t["colon"]}'
                          f'{show_expect(check, measures)}</span>')
+        pages = [i["page"] for i in claim["evidence"] if "page" in i]
+        figures = [f'<figure class="claim-figure" markdown="span">'
+                   f'![{figure_alt(docs, name, lang, pages)}](figures/{name}.svg)</figure>'
+                   for name in dict.fromkeys(c["figure"] for c in checks)]
         lines += [f'{t["measured"]}{t["colon"].strip()}', "", *measured, "",
+                  *[x for f in figures for x in (f, "")],
                   '<details class="claim-tests" markdown>',
                   f'<summary>{t["tests"]}</summary>', "",
                   *tests, "", "</details>", ""]

@@ -172,6 +172,27 @@ def test_measured_numbers_come_from_the_published_data(pages, lang, data_for):
 
 
 @pytest.mark.parametrize("lang", hook.LANGS)
+def test_each_claim_shows_the_figures_its_numbers_come_from(pages, lang):
+    # opened, a claim shows each figure its checks read, once, in the page's language, with
+    # the alt text of the chapter that shows it; the closed one-line summary holds none
+    chapters = {}
+    for path in sorted((ROOT / "docs").glob(f"*.{lang}.md")):
+        for alt, name in re.findall(r"!\[([^\n]*?)\]\(figures/(\w+)\.svg\)", path.read_text(encoding="utf-8")):
+            chapters.setdefault(name, set()).add(alt.split("{{")[0])
+    found = blocks(pages[lang])
+    for claim in CLAIMS:
+        block = found[claim["id"]]
+        shown = re.findall(r'<figure class="claim-figure"><img [^>]*alt="([^"]*)" src="[./]*figures/(\w+)\.(\w+)\.svg"',
+                           TESTS_RE.sub("", block.group("body")))
+        names = list(dict.fromkeys(c["figure"] for c in claim.get("checks", [])))
+        assert [n for _, n, _ in shown] == names, (lang, claim["id"])
+        for alt, name, figure_lang in shown:
+            assert figure_lang == lang and alt.strip(), (lang, claim["id"], name)
+            assert any(html.unescape(alt).startswith(start) for start in chapters[name]), (lang, claim["id"], name)
+        assert "<img" not in block.group("summary")
+
+
+@pytest.mark.parametrize("lang", hook.LANGS)
 def test_quotes_are_marked_with_their_language(pages, lang):
     found = blocks(pages[lang])
     for claim in CLAIMS:
