@@ -193,6 +193,19 @@ def test_each_claim_shows_the_figures_its_numbers_come_from(pages, lang):
 
 
 @pytest.mark.parametrize("lang", hook.LANGS)
+def test_search_indexes_each_claim_under_its_question(site_dir, lang):
+    # Closed claims are still searched: each claim's line is in the text of its question's
+    # entry of the language's search index (a hit opens the claims it highlights:
+    # tests/test_myths_browser.py).
+    index = json.loads((site_dir / ("" if lang == "en" else "zh") / "search" / "search_index.json")
+                       .read_text(encoding="utf-8"))
+    text = {d["location"]: re.sub(r"[\s\u200b]+", "", html.unescape(d["text"])) for d in index["docs"]}
+    for claim in CLAIMS:
+        section = hook.assign(claim, LAYOUT["sections"])[0]
+        assert squeeze(claim[f"claim_{lang}"]) in text[f"myths/#{section}"], (lang, claim["id"])
+
+
+@pytest.mark.parametrize("lang", hook.LANGS)
 def test_quotes_are_marked_with_their_language(pages, lang):
     found = blocks(pages[lang])
     for claim in CLAIMS:
