@@ -155,6 +155,13 @@ def test_an_anchor_opens_its_claim(site_dir, browser, lang):
         tab.wait_for_function(f"document.getElementById('{other}').open")
         state = tab.evaluate(_STATE)
         assert state["shown"] == expected() and set(state["open"]) == {first, other}
+        # a question the filter hid (a link of the table of contents): the filter clears
+        tab.click(".claims-filter__button.claim-verdict-wrong")
+        question = next(s["id"] for s in LAYOUT["sections"] if s["id"] not in headings_for(expected("wrong")))
+        assert question not in tab.evaluate(_STATE)["headings"]
+        tab.evaluate(f"location.hash = '#{question}'")
+        tab.wait_for_function(f"!document.getElementById('{question}').hidden")
+        assert tab.evaluate(_STATE)["shown"] == expected()
         assert not errors, errors
     finally:
         context.close()

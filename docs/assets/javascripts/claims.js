@@ -11,7 +11,7 @@
  * (and its intro) hides with its last shown claim.
  *
  * A URL whose #anchor is a claim (or inside one) opens that claim, on load and when the
- * hash changes, clearing the filter first if it hid the claim. After a search result
+ * hash changes, clearing the filter first if it hid the claim (or the question linked). After a search result
  * (Material's search.highlight marks the words found), the claims whose line holds a
  * mark open. Labels follow the page's language (<html lang>); the verdict labels are the
  * badges'. Styles: assets/myths.css.
@@ -126,16 +126,19 @@
     apply();
   }
 
-  // Open the claim a URL names; a claim the filter hides first clears the filter.
+  // Open the claim a URL names. A claim or a question the filter hides (a link of the
+  // table of contents, say) first clears the filter.
   function openTarget() {
     var id = decodeURIComponent(location.hash.slice(1));
     var target = id && document.getElementById(id);
-    var claim = target && target.closest("details.claim");
-    if (!claim) return;
-    if (claim.hidden) {
+    if (!target) return;
+    var claim = target.closest("details.claim");
+    if (target.hidden || (claim && claim.hidden)) {
       chosen.verdict = chosen.source = "";
       apply();
+      if (!claim) target.scrollIntoView();
     }
+    if (!claim) return;
     claim.open = true;
     var inner = target.closest("details");
     if (inner) inner.open = true;
