@@ -205,6 +205,20 @@ def test_search_indexes_each_claim_under_its_question(site_dir, lang):
         assert squeeze(claim[f"claim_{lang}"]) in text[f"myths/#{section}"], (lang, claim["id"])
 
 
+def test_only_the_myths_pages_load_its_stylesheet_and_deferred_script(site_dir):
+    loading = set()
+    for path in site_dir.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        css = re.findall(r'<link rel="stylesheet" href="([^"]*myths\.css)">', text)
+        js = re.findall(r'<script src="([^"]*claims\.js)"( defer)?>', text)
+        if css or js:
+            loading.add(path.relative_to(site_dir).as_posix())
+            assert len(css) == len(js) == 1 and js[0][1], path          # once each, the script deferred
+            for url in (css[0], js[0][0]):
+                assert (path.parent / url).resolve().is_file(), (path, url)
+    assert loading == {"myths/index.html", "zh/myths/index.html"}
+
+
 @pytest.mark.parametrize("lang", hook.LANGS)
 def test_quotes_are_marked_with_their_language(pages, lang):
     found = blocks(pages[lang])
