@@ -3,12 +3,16 @@
 Markers in a page (the page's language decides the text):
 
 - ``<!-- claims:tally -->``: the four verdicts, what each means, and how many claims have it.
-- ``<!-- claims -->``: one section per reader's question (``sections`` of data/myths.yml,
-  heading ids fixed there, the same in both languages), each claim a block with the claim
-  id as its anchor: verdict badge, our paraphrase, the quote in its original language, the
-  source (title and where it was published, linked to references.md), the correct
-  statement, links to the sections that explain it, and the measured numbers its checks
-  test, each with the test's condition.
+- ``<!-- claims -->``: an empty, hidden box for the filter by verdict and by source
+  (docs/assets/javascripts/claims.js fills it in and shows it), then one section per
+  reader's question (``sections`` of data/myths.yml, heading ids fixed there, the same in
+  both languages), each claim a ``<details>`` block with the claim id as its anchor. Its
+  summary, the one line shown while it is closed: verdict badge, our paraphrase, the
+  source's short name. Opened: the quote in its original language, the source (title and
+  where it was published, linked to references.md), the correct statement, links to the
+  sections that explain it, the measured numbers its checks test and the figures they come
+  from; the test of each number (its condition) one level further down, in a nested
+  ``<details>``.
 - ``<!-- claims:sources -->``: the five source texts, credited.
 
 Numbers are never computed or typed here: a check's value is written as
@@ -165,7 +169,8 @@ def load(claims_path: Path = CLAIMS, layout_path: Path = LAYOUT) -> tuple[list[d
         if missing:
             raise PluginError(f"{name}: verdict {verdict!r} lacks {', '.join(missing)}")
     for sid, src in layout["sources"].items():
-        missing = [k for k in ("ref", "title", "lang", "published_en", "published_zh") if not src.get(k)]
+        missing = [k for k in ("ref", "title", "lang", "published_en", "published_zh", "short_en", "short_zh")
+                   if not src.get(k)]
         if missing:
             raise PluginError(f"{name}: source {sid!r} lacks {', '.join(missing)}")
     ids = set()
@@ -276,11 +281,40 @@ def section_link(docs: Path, page: str, anchor: str, lang: str) -> tuple[str, st
 
 
 # ---------------------------------------------------------------------------
+# Figures: the image a chapter shows of a figure, with that chapter's alt text
+
+def figure_alt(docs: Path, name: str, lang: str, pages: list[str]) -> str:
+    """The alt text (Markdown, placeholders unfilled) of ``![...](figures/NAME.svg)`` in the
+    first of ``pages`` (chapter file names, ``symmetry.md``) that shows it, else in any
+    other page of ``lang``; PluginError if no page shows the figure."""
+    own = [docs / f"{p.removesuffix('.md')}.{lang}.md" for p in pages]
+    rest = sorted(p for p in docs.glob(f"*.{lang}.md") if p not in own and not p.name.startswith("myths."))
+    for path in own + rest:
+        if path.is_file():
+            alt = _figure_alts(path, path.stat().st_mtime_ns).get(name)
+            if alt is not None:
+                return alt
+    raise PluginError(f"claims.yml: no {lang} page shows the figure {name!r} (as ![...](figures/{name}.svg))")
+
+
+_IMAGE = re.compile(r"!\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\(figures/(\w+)\.svg\)")
+
+
+@functools.lru_cache(maxsize=64)
+def _figure_alts(path: Path, mtime: int) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for m in _IMAGE.finditer(path.read_text(encoding="utf-8")):
+        found.setdefault(m.group(2), m.group(1))
+    return found
+
+
+# ---------------------------------------------------------------------------
 # Rendering
 
 TEXT = {
     "en": {"source": "Source", "correct": "What is right", "evidence": "Evidence",
-           "measured": "Measured by the experiments (tested in CI)", "test": "test",
+           "measured": "Measured by the experiments", "test": "test",
+           "tests": "How these numbers are tested",
            "pending": "The experiment that settles this claim is in preparation.",
            "link": "Link to this claim", "verdict": "verdict", "meaning": "what it means",
            "count": "claims", "total": "all", "sep": ", ", "where": "; in the text: ", "colon": ": ",
@@ -288,7 +322,8 @@ TEXT = {
            "pending_note": "{n} of the claims still wait for their experiment; their blocks say so.",
            "source_line": "{title}{title_en}, {published}. Claims checked: {n}."},
     "zh": {"source": "出处", "correct": "正确的说法", "evidence": "依据",
-           "measured": "实验测得（CI 中检验）", "test": "检验",
+           "measured": "实验测得", "test": "检验",
+           "tests": "这些数字如何检验",
            "pending": "验证这一说法的实验尚在准备中。",
            "link": "本条的链接", "verdict": "结论", "meaning": "含义",
            "count": "条数", "total": "合计", "sep": "，", "where": "；位置：", "colon": "：",
@@ -374,23 +409,31 @@ def _pretty(text: str) -> str:
 
 
 def render_claim(claim: dict, layout: dict, lang: str, docs: Path, pending: bool) -> str:
+    """One claim as a ``<details>`` block: closed, its summary line is the verdict badge,
+    our paraphrase and the source's short name; open, the quote, the source, the correct
+    statement, the evidence, the measured numbers and the figures they are read from (each
+    as its chapter shows it, with the chapter's alt text), and, one level further down (a
+    nested ``<details>``), the test each number must pass."""
     t, src, measures = TEXT[lang], layout["sources"][claim["source"]], layout["measures"]
     cid, verdict = claim["id"], claim["verdict"]
     open_q, close_q = t["quote"]
     quote_lang = f' lang="{src["lang"]}"' if src["lang"] != lang else ""
     title_en = f" ({md_escape(src['title_en'])})" if lang == "en" and src.get("title_en") else ""
+    short = html.escape(src[f"short_{lang}"])
     lines = [
-        f'<div class="claim claim-{verdict}" id="{cid}" markdown>',
-        "",
-        f'{badge(verdict, layout, lang)} **{md_escape(claim[f"claim_{lang}"])}** '
-        f'<a class="claim-anchor" href="#{cid}" title="{t["link"]}">#</a>',
+        f'<details class="claim claim-{verdict}" id="{cid}" data-verdict="{verdict}" '
+        f'data-source="{html.escape(claim["source"])}" data-source-name="{short}" markdown>',
+        f'<summary>{badge(verdict, layout, lang)} '
+        f'<span class="claim-text">{html.escape(" ".join(claim[f"claim_{lang}"].split()))}</span> '
+        f'<span class="claim-from">{short}</span></summary>',
         "",
         f'<blockquote class="claim-quote"{quote_lang}><p>'
         f'{html.escape(open_q + " ".join(claim["quote"].split()) + close_q)}</p></blockquote>',
         "",
         f'{t["source"]}{t["colon"]}[{md_escape(title(src, lang))}](references.md#{src["ref"]}){title_en}'
         f'{t["sep"]}{md_escape(src[f"published_{lang}"])}{t["where"]}'
-        f'{md_escape(where_text(claim["where"], layout, lang))}',
+        f'{md_escape(where_text(claim["where"], layout, lang))} '
+        f'<a class="claim-anchor" href="#{cid}" title="{t["link"]}">#</a>',
         "{: .claim-source }",
         "",
         f'**{t["correct"]}**{t["colon"]}{md_escape(claim[f"verdict_{lang}"])}',
@@ -406,16 +449,26 @@ def render_claim(claim: dict, layout: dict, lang: str, docs: Path, pending: bool
         lines += [f'**{t["evidence"]}**{t["colon"]}' + " · ".join(links), ""]
     checks = claim.get("checks") or []
     if checks:
-        lines += [f'{t["measured"]}{t["colon"].strip()}', ""]
+        measured, tests = [], []
         for check in checks:
             value = placeholder(check["figure"], check["path"],
                                 fmt(check["figure"], check["path"], measures, check.get("fmt")))
-            lines.append(f'- {md_escape_text(label(check, measures, lang))}{t["colon"]}**{value}** '
-                         f'<span class="claim-test">{t["test"]}{t["colon"]}{show_expect(check, measures)}</span>')
-        lines.append("")
+            item = f'- {md_escape_text(label(check, measures, lang))}{t["colon"]}**{value}**'
+            measured.append(item)
+            tests.append(f'{item} <span class="claim-test">{t["test"]}{t["colon"]}'
+                         f'{show_expect(check, measures)}</span>')
+        pages = [i["page"] for i in claim["evidence"] if "page" in i]
+        figures = [f'<figure class="claim-figure" markdown="span">'
+                   f'![{figure_alt(docs, name, lang, pages)}](figures/{name}.svg)</figure>'
+                   for name in dict.fromkeys(c["figure"] for c in checks)]
+        lines += [f'{t["measured"]}{t["colon"].strip()}', "", *measured, "",
+                  *[x for f in figures for x in (f, "")],
+                  '<details class="claim-tests" markdown>',
+                  f'<summary>{t["tests"]}</summary>', "",
+                  *tests, "", "</details>", ""]
     elif pending:
         lines += [f'<span class="claim-pending">{t["pending"]}</span>', ""]
-    lines += ["</div>", ""]
+    lines += ["</details>", ""]
     return "\n".join(lines)
 
 
@@ -424,8 +477,11 @@ def is_pending(claim: dict) -> bool:
     return not claim.get("checks") and any("needs" in i for i in claim["evidence"])
 
 
+FILTER_BOX = '<div class="claims-filter" hidden></div>'  # claims.js fills it; without JS all claims show
+
+
 def render_claims(claims: list[dict], layout: dict, lang: str, docs: Path) -> str:
-    out = []
+    out = [FILTER_BOX, ""]
     for section in layout["sections"]:
         members = [c for c in claims if assign(c, layout["sections"]) == [section["id"]]]
         if not members:
@@ -481,6 +537,10 @@ def render(markdown: str, lang: str, claims: list[dict], layout: dict, docs: Pat
 # MkDocs events
 
 _data: tuple[list[dict], dict] | None = None
+_claim_pages: set[str] = set()  # src_uri of the pages with claims: they get these two
+# The page's own stylesheet and script (the filter, the claim an #anchor names opened),
+# on the pages with claims only; the script deferred, as the site's others are.
+STYLESHEET, SCRIPT = "assets/myths.css", "assets/javascripts/claims.js"
 
 
 def on_config(config, **kwargs):
@@ -494,5 +554,19 @@ def on_page_markdown(markdown: str, page, config, **kwargs) -> str:
     if not any(m in markdown for m in MARKERS.values()):
         return markdown
     lang = "zh" if page.file.src_uri.endswith(".zh.md") else "en"
+    _claim_pages.add(page.file.src_uri)
     claims, layout = _data or load()
     return render(markdown, lang, claims, layout, Path(config["docs_dir"]))
+
+
+def on_post_page(output: str, page, config, **kwargs) -> str:
+    if page.file.src_uri not in _claim_pages:
+        return output
+    from mkdocs.utils import get_relative_url
+
+    if "</head>" not in output or "</body>" not in output:
+        raise PluginError(f"claims: {page.file.src_uri}: no </head> or </body> to load its assets at")
+    link = f'<link rel="stylesheet" href="{get_relative_url(STYLESHEET, page.url)}">'
+    script = f'<script src="{get_relative_url(SCRIPT, page.url)}" defer></script>'
+    output = output.replace("</head>", f"  {link}\n  </head>", 1)
+    return output.replace("</body>", f"  {script}\n  </body>", 1)

@@ -1,13 +1,17 @@
 """hooks/claims.py, data/myths.yml and the built "myths and facts" pages (EN and ZH).
 
-Each page must carry every claim of data/claims.yml as an anchored block with its verdict
-badge, its measured numbers (formatted from the published figure data, as
-hooks/figures.py formats them) and its test; the topic sections with the ids of
-data/myths.yml; the tally of verdicts as the data has it; and nothing left unreplaced.
+Each page must carry every claim of data/claims.yml as an anchored ``<details>`` block whose
+summary (the one line shown while closed) holds its verdict badge, the claim and its
+source, and whose body holds its measured numbers (formatted from the published figure
+data, as hooks/figures.py formats them) and, in a nested ``<details>``, the test each must
+pass; the topic sections with the ids of data/myths.yml; the tally of verdicts as the data
+has it; and nothing left unreplaced. The filter and the opening of a linked claim are
+tested in a browser (tests/test_myths_browser.py).
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import importlib.util
 import json
@@ -30,7 +34,16 @@ def load_module(name: str, path: Path):
 
 hook = load_module("claims_hook", ROOT / "hooks" / "claims.py")
 CLAIMS, LAYOUT = hook.load()
-BLOCK_RE = re.compile(r'<div class="claim claim-(?P<verdict>[a-z]+)" id="(?P<id>[^"]+)">(?P<body>.*?)</div>', re.S)
+# A claim block runs to the next claim, the next heading or the end of the article (it holds
+# a nested <details>, so its own closing tag cannot end a lazy match).
+BLOCK_RE = re.compile(r'<details class="claim claim-(?P<verdict>[a-z]+)" (?P<attrs>[^>]*)>\s*'
+                      r'<summary>(?P<summary>.*?)</summary>(?P<body>.*?)</details>\s*'
+                      r'(?=<details class="claim |<h2|</article>|<div class="md-source-file">|<aside|<footer)', re.S)
+TESTS_RE = re.compile(r'<details class="claim-tests">\s*<summary>(?P<summary>.*?)</summary>(?P<body>.*?)</details>', re.S)
+
+
+def attrs_of(match: re.Match) -> dict[str, str]:
+    return dict(re.findall(r'([\w-]+)="([^"]*)"', match.group("attrs")))
 
 
 def page(site: Path, lang: str) -> str:
@@ -38,7 +51,7 @@ def page(site: Path, lang: str) -> str:
 
 
 def blocks(text: str) -> dict[str, re.Match]:
-    return {m.group("id"): m for m in BLOCK_RE.finditer(text)}
+    return {attrs_of(m)["id"]: m for m in BLOCK_RE.finditer(text)}
 
 
 def text_of(fragment: str) -> str:
@@ -72,12 +85,18 @@ def test_every_claim_is_an_anchored_block_with_its_verdict(pages, lang):
     assert list(found) == [c["id"] for c in sorted(CLAIMS, key=section_order)], lang
     for claim in CLAIMS:
         block = found[claim["id"]]
+        src = LAYOUT["sources"][claim["source"]]
         assert block.group("verdict") == claim["verdict"]
+        assert attrs_of(block) == {"id": claim["id"], "data-verdict": claim["verdict"],      # the filter's data
+                                   "data-source": claim["source"], "data-source-name": src[f"short_{lang}"]}
+        # the one line shown closed: verdict badge, the claim, the source's short name
         badge = f'<span class="claim-verdict claim-verdict-{claim["verdict"]}">' \
                 f'{html.escape(LAYOUT["verdicts"][claim["verdict"]][lang])}</span>'
-        assert badge in block.group("body"), (lang, claim["id"])
-        assert f'href="#{claim["id"]}"' in block.group("body")                      # its own link
-        assert " ".join(claim[f"claim_{lang}"].split()) in text_of(block.group("body"))
+        assert block.group("summary").startswith(badge), (lang, claim["id"])
+        assert text_of(block.group("summary")) == " ".join(
+            [LAYOUT["verdicts"][claim["verdict"]][lang], *claim[f"claim_{lang}"].split(), *src[f"short_{lang}"].split()])
+        # opened: its own link, the correct statement
+        assert f'href="#{claim["id"]}"' in block.group("body")
         assert " ".join(claim[f"verdict_{lang}"].split()) in text_of(block.group("body"))
 
 
@@ -120,24 +139,84 @@ def test_tally_matches_the_data(pages, lang):
 @pytest.mark.parametrize("lang", hook.LANGS)
 def test_measured_numbers_come_from_the_published_data(pages, lang, data_for):
     # The value each block shows is the figure value formatted as hooks/figures.py formats
-    # it, and the block shows the test it must pass.
+    # it; one level further down (the nested <details>, closed) the block shows the test
+    # each number must pass, its condition filled in from the same data, and the reading
+    # path above it shows no test.
     figures = load_module("figures_hook", ROOT / "hooks" / "figures.py")
     found = blocks(pages[lang])
+    t = hook.TEXT[lang]
+    fill = functools.partial(figures.QUOTE_RE.sub, lambda m: figures.quote(m, data_for))
     shown = 0
     for claim in CLAIMS:
         body = found[claim["id"]].group("body")
-        for check in claim.get("checks", []):
+        tests = TESTS_RE.search(body)
+        main = squeeze(text_of(TESTS_RE.sub("", body)))
+        assert f"{t['test']}{t['colon'].strip()}" not in main, (lang, claim["id"])
+        checks = claim.get("checks", [])
+        assert bool(tests) == bool(checks), (lang, claim["id"])
+        for check in checks:
             spec = hook.fmt(check["figure"], check["path"], LAYOUT["measures"], check.get("fmt"))
-            source = hook.placeholder(check["figure"], check["path"], spec)
-            value = figures.quote(figures.QUOTE_RE.search(source), data_for)
-            label = hook.label(check, LAYOUT["measures"], lang)
-            label = figures.QUOTE_RE.sub(lambda m: figures.quote(m, data_for), label)
-            item = f"{label}{hook.TEXT[lang]['colon']}{value} {hook.TEXT[lang]['test']}"
-            assert squeeze(item) in squeeze(text_of(body)), (lang, claim["id"], item)
+            value = fill(hook.placeholder(check["figure"], check["path"], spec))
+            label = fill(hook.label(check, LAYOUT["measures"], lang))
+            condition = html.unescape(fill(hook.show_expect(check, LAYOUT["measures"])))
+            assert "{{" not in value + label + condition
+            assert squeeze(f"{label}{t['colon']}{value}") in main, (lang, claim["id"], label)
+            item = f"{label}{t['colon']}{value} {t['test']}{t['colon']}{condition}"
+            assert squeeze(item) in squeeze(text_of(tests.group("body"))), (lang, claim["id"], item)
             shown += 1
-        if not claim.get("checks"):
-            assert hook.TEXT[lang]["pending"] in text_of(body), claim["id"]
+        if checks:
+            assert text_of(tests.group("summary")) == t["tests"]
+        else:
+            assert t["pending"] in text_of(body), claim["id"]
     assert shown == sum(len(c.get("checks", [])) for c in CLAIMS) > 100
+
+
+@pytest.mark.parametrize("lang", hook.LANGS)
+def test_each_claim_shows_the_figures_its_numbers_come_from(pages, lang):
+    # opened, a claim shows each figure its checks read, once, in the page's language, with
+    # the alt text of the chapter that shows it; the closed one-line summary holds none
+    chapters = {}
+    for path in sorted((ROOT / "docs").glob(f"*.{lang}.md")):
+        for alt, name in re.findall(r"!\[([^\n]*?)\]\(figures/(\w+)\.svg\)", path.read_text(encoding="utf-8")):
+            chapters.setdefault(name, set()).add(alt.split("{{")[0])
+    found = blocks(pages[lang])
+    for claim in CLAIMS:
+        block = found[claim["id"]]
+        shown = re.findall(r'<figure class="claim-figure"><img [^>]*alt="([^"]*)" src="[./]*figures/(\w+)\.(\w+)\.svg"',
+                           TESTS_RE.sub("", block.group("body")))
+        names = list(dict.fromkeys(c["figure"] for c in claim.get("checks", [])))
+        assert [n for _, n, _ in shown] == names, (lang, claim["id"])
+        for alt, name, figure_lang in shown:
+            assert figure_lang == lang and alt.strip(), (lang, claim["id"], name)
+            assert any(html.unescape(alt).startswith(start) for start in chapters[name]), (lang, claim["id"], name)
+        assert "<img" not in block.group("summary")
+
+
+@pytest.mark.parametrize("lang", hook.LANGS)
+def test_search_indexes_each_claim_under_its_question(site_dir, lang):
+    # Closed claims are still searched: each claim's line is in the text of its question's
+    # entry of the language's search index (a hit opens the claims it highlights:
+    # tests/test_myths_browser.py).
+    index = json.loads((site_dir / ("" if lang == "en" else "zh") / "search" / "search_index.json")
+                       .read_text(encoding="utf-8"))
+    text = {d["location"]: re.sub(r"[\s\u200b]+", "", html.unescape(d["text"])) for d in index["docs"]}
+    for claim in CLAIMS:
+        section = hook.assign(claim, LAYOUT["sections"])[0]
+        assert squeeze(claim[f"claim_{lang}"]) in text[f"myths/#{section}"], (lang, claim["id"])
+
+
+def test_only_the_myths_pages_load_its_stylesheet_and_deferred_script(site_dir):
+    loading = set()
+    for path in site_dir.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        css = re.findall(r'<link rel="stylesheet" href="([^"]*myths\.css)">', text)
+        js = re.findall(r'<script src="([^"]*claims\.js)"( defer)?>', text)
+        if css or js:
+            loading.add(path.relative_to(site_dir).as_posix())
+            assert len(css) == len(js) == 1 and js[0][1], path          # once each, the script deferred
+            for url in (css[0], js[0][0]):
+                assert (path.parent / url).resolve().is_file(), (path, url)
+    assert loading == {"myths/index.html", "zh/myths/index.html"}
 
 
 @pytest.mark.parametrize("lang", hook.LANGS)
