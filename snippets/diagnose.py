@@ -7,8 +7,13 @@
   the units and, for convolutions, the positions);
 * for the output of an ``nn.Tanh`` the fraction of saturated values, |y| > 0.99; for an
   ``nn.Sigmoid`` the fraction within 0.01 of 0 or 1;
-* for the output of an ``nn.ReLU`` (or ``nn.ReLU6``) the fraction of dead units: output
-  elements (every index but the batch one) that are 0 for every example of the batch;
+* for the output of an ``nn.ReLU`` (or ``nn.ReLU6``) the fraction of dead units: units
+  that are 0 for every example of the batch and at every position. A unit is an index
+  of the last axis (a feature, as ``nn.Linear`` makes them, also on (batch, tokens,
+  features) tensors), or a channel (axis 1) when the last layer with parameters before
+  it was a convolution or a channel normalization (BatchNorm, GroupNorm, InstanceNorm):
+  a convolution's weights are shared across positions, so a channel that is 0 at some
+  positions still learns from the others;
 * the standard deviation of the gradient dL/dy of the loss with respect to that output;
 * for a layer with parameters, ||dL/dW|| / ||W|| (Frobenius norms; W is the parameter
   named ``weight`` when the layer has one, else all its own parameters together) and,
@@ -22,8 +27,17 @@ passed in ``include``. A layer called twice (one ``nn.ReLU`` reused in a residua
 gives one row per call, in the order of the calls. Activations applied as functions
 (``F.relu`` inside ``forward``) have no module and get no row: the Linear or Conv layer
 before them is still reported, with its pre-activation statistics, and no dead or
-saturated fraction. Parameters held directly by a module that also has children are not
-reported; their names are listed in ``report["unreported_parameters"]``.
+saturated fraction. Nothing is left out silently: a watched module that the forward
+pass never calls (``nn.MultiheadAttention`` multiplies by its ``out_proj`` weight without
+calling the module) and a parameter held directly by a module that also has children (a
+positional embedding) get no row but a line under the table, with ||dL/dW|| / ||W||;
+their names are in ``report["not_called"]`` and ``report["unreported_parameters"]``, both
+with the ratios in ``report["without_row"]``. The table prints whole names and types.
+
+Residual networks: x_{l+1} = x_l + f_l(x_l) adds each branch's output to the stream, so
+the stream's variance grows by design, by the branches' variances added up (not by a
+factor per layer); ``residual_stream`` measures it on a small pre-LN transformer, whose
+branches (and their rows) keep a constant scale because each sees a normalized input.
 
 The loss: ``loss_fn(output, target)`` when given (``loss_fn(output)`` without a target).
 By default the loss is L = sum(r * output) with r ~ N(0, 1) drawn from ``seed``: a
@@ -49,6 +63,11 @@ input (theory sqrt(chi) = 2.12), update ratios 1.5e-4 to 1.5e-3, which look fine
 with N(0, 0.01^2): 0.058 per layer forward and backward (theory 0.0566), update ratios
 below 2e-8. ReLU with PyTorch's default init: gradients 0.42 per layer (theory
 sqrt(1/6) = 0.41), the forward signal only 0.65 (the biases), dead units rising to 27 %.
+
+Pre-LN transformer, 12 blocks of width 32 on random token ids (``residual_stream``):
+the stream's std rises from 1.07 to 1.47 while the feed-forward branches stay at
+0.23-0.26; the sum of the branches' variances predicts 1.49. Post-LN: 1.00 after every
+block.
 
     python -m snippets.diagnose [--case tanh_normal|tanh_xavier|relu_small|relu_torch|relu_he] [--device cpu|cuda]
 """
@@ -97,22 +116,30 @@ def _first_tensor(output):
 
 
 # --8<-- [start:output_stats]
-def output_stats(module: torch.nn.Module, y: torch.Tensor) -> dict:
-    """Mean and std of a layer's output y, and its saturated or dead fraction."""
+def output_stats(module: torch.nn.Module, y: torch.Tensor, *, channels: bool = False) -> dict:
+    """Mean and std of a layer's output y, and its saturated or dead fraction. A unit is
+    one index of the last axis (as nn.Linear's outputs); with ``channels``, one channel
+    (axis 1, as a convolution's outputs). Dead: 0 for every example, at every position."""
     y = y.detach()
     y64 = y.double()
     stats = {"mean": y64.mean().item(), "std": y64.std(correction=0).item() if y.numel() else 0.0,
-             "saturated": None, "dead": None}
+             "saturated": None, "dead": None, "dead_of": None}
     kind = next((v for k, v in SATURATING.items() if isinstance(module, k)), None)
     if kind == "tanh":
         stats["saturated"] = (y.abs() > SAT_TANH).double().mean().item()
     elif kind == "sigmoid":
         stats["saturated"] = ((y < SAT_SIGMOID) | (y > 1 - SAT_SIGMOID)).double().mean().item()
-    elif isinstance(module, RECTIFIERS) and y.dim() >= 1 and y.shape[0] > 0:
-        # a unit = one index of the output other than the batch one; dead = 0 on every example
-        stats["dead"] = (y == 0).all(dim=0).double().mean().item()
+    elif isinstance(module, RECTIFIERS) and y.dim() >= 2 and y.shape[0] > 0:
+        units = y.movedim(1 if channels else -1, -1)          # the unit axis last
+        units = units.reshape(-1, units.shape[-1])             # (examples x positions, units)
+        stats["dead"] = (units == 0).all(dim=0).double().mean().item()
+        stats["dead_of"] = "channels" if channels and y.dim() > 2 else "units"
     return stats
 # --8<-- [end:output_stats]
+
+
+CHANNEL_LAYERS = (torch.nn.modules.conv._ConvNd, torch.nn.modules.batchnorm._BatchNorm, torch.nn.GroupNorm,
+                  torch.nn.modules.instancenorm._InstanceNorm)   # their outputs: (N, C, positions...)
 
 
 def _weight(module: torch.nn.Module) -> list[torch.nn.Parameter]:
@@ -128,6 +155,10 @@ def _expected_input(model: torch.nn.Module):
     the input shape it takes, in words, and a test of a shape against it; or Nones."""
     for name, m in model.named_modules():
         label = f"'{name}'" if name else "the model itself"
+        if isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag)):
+            return ("(N, ...) of integer token ids",
+                    f"the first layer, {label}, is an nn.{type(m).__name__} with {m.num_embeddings} rows",
+                    lambda s: True)
         if isinstance(m, torch.nn.Linear):
             return (f"(N, {m.in_features})",
                     f"the first Linear layer, {label}, has in_features={m.in_features}",
@@ -216,6 +247,7 @@ def diagnose(model: torch.nn.Module, batch: torch.Tensor, *, target=None, loss_f
     rows: list[dict] = []
     grads: dict[int, torch.Tensor] = {}   # row index -> dL/d(output)
     handles, tensor_handles = [], []
+    last = {"channels": False}            # was the last layer with parameters a convolution?
 
     # --8<-- [start:hooks]
     def forward_hook(name):
@@ -223,8 +255,10 @@ def diagnose(model: torch.nn.Module, batch: torch.Tensor, *, target=None, loss_f
             y = _first_tensor(output)
             if y is None:
                 return
+            if next(module.parameters(recurse=False), None) is not None:
+                last["channels"] = isinstance(module, CHANNEL_LAYERS)
             row = {"name": name, "type": type(module).__name__, "shape": list(y.shape),
-                   **output_stats(module, y)}
+                   **output_stats(module, y, channels=last["channels"])}
             index = len(rows)
             rows.append(row)
             if y.requires_grad:   # grads[index] = dL/dy, seen on the way back
@@ -287,6 +321,12 @@ def diagnose(model: torch.nn.Module, batch: torch.Tensor, *, target=None, loss_f
         _finite(row)
 
     reported = {id(p) for m in watched.values() for p in m.parameters(recurse=False)}
+    without_row = [_ratio_entry(n, "module", [p for p in m.parameters(recurse=False)], grad_of, lr,
+                                type(m).__name__, _why_not_called(model, n))
+                   for n, m in watched.items() if n not in calls]
+    without_row += [_ratio_entry(n, "parameter", [p], grad_of, lr, "Parameter",
+                                 "held by a module with children, which diagnose does not watch")
+                    for n, p in model.named_parameters() if id(p) not in reported]
     loss_value = loss.detach().double().item()
     return {
         "layers": rows,
@@ -300,13 +340,41 @@ def diagnose(model: torch.nn.Module, batch: torch.Tensor, *, target=None, loss_f
         "training": model.training,
         "not_called": [n or "(model)" for n in watched if n not in calls],
         "unreported_parameters": [n for n, p in model.named_parameters() if id(p) not in reported],
+        "without_row": without_row,   # the two lists above, each with its |g|/|W|
     }
+
+
+def _why_not_called(model: torch.nn.Module, name: str) -> str:
+    parent = model.get_submodule(name.rpartition(".")[0])
+    if isinstance(parent, torch.nn.MultiheadAttention):
+        return "not called as a module: nn.MultiheadAttention uses its weight directly"
+    return "not called as a module by model(batch)"
+
+
+def _ratio_entry(name, what, ws, grad_of, lr, type_name, why) -> dict:
+    """||dL/dW|| / ||W|| of parameters that have no row (None where there is no gradient)."""
+    gs = [grad_of.get(id(w)) for w in ws]
+    entry = {"name": name, "what": what, "type": type_name, "why": why, "ratio": None, "update": None}
+    if ws and any(g is not None for g in gs):
+        w_norm = math.sqrt(sum(w.detach().double().pow(2).sum().item() for w in ws))
+        g_norm = math.sqrt(sum(g.double().pow(2).sum().item() for g in gs if g is not None))
+        entry["ratio"] = g_norm / w_norm if w_norm > 0 else (math.inf if g_norm > 0 else math.nan)
+        entry["update"] = None if lr is None else lr * entry["ratio"]
+    return _finite(entry)
 
 
 def _shape_message(model, batch, err) -> str:
     shape = tuple(batch.shape)
     expected, why, fits = _expected_input(model)
     msg = f"batch: the model failed on a batch of shape {shape} ({type(err).__name__}: {err})"
+    integer_input = expected is not None and expected.endswith("token ids")
+    if expected is not None and not batch.is_floating_point() and not integer_input:
+        return (f"batch: has dtype {batch.dtype}, but {why.split(', has ')[0]}, takes floating-point "
+                f"input (integer batches are token ids, for a model that starts with an nn.Embedding); "
+                f"convert it first, e.g. batch.float() ({type(err).__name__}: {err})")
+    if integer_input and batch.is_floating_point():
+        return (f"batch: has dtype {batch.dtype}, but {why.split(' with ')[0]}, which takes integer "
+                f"token ids ({type(err).__name__}: {err})")
     if expected is None:
         return msg + "; the expected input shape could not be read from the model"
     if fits(shape):
@@ -354,24 +422,38 @@ def _num(value, fmt: str, key: str, row: dict) -> str:
 def format_table(report: dict) -> str:
     """The report as a text table, one line per row of ``report["layers"]``."""
     lr = report.get("lr")
-    head = (f"{'layer':<12} {'type':<8} {'mean':>9} {'std':>9} {'sat/dead':>10} {'grad std':>9} "
+    rows = report["layers"]
+    flags = [_flag(r) for r in rows]
+    wn = max([12] + [len(r["label"]) for r in rows])      # whole names: no two rows read alike
+    wt = max([8] + [len(r["type"]) for r in rows])
+    wf = max([10] + [len(f) + 1 for f in flags])
+    head = (f"{'layer':<{wn}} {'type':<{wt}} {'mean':>9} {'std':>9} {'sat/dead':>{wf}} {'grad std':>9} "
             f"{'|g|/|W|':>9}" + (f" {'lr|g|/|W|':>9}" if lr is not None else ""))
     loss = "inf/nan" if report["loss"] is None else f"{report['loss']:.4g}"
     lines = [f"loss {loss} ({report['loss_fn']}), batch {tuple(report['batch_shape'])}, "
              f"{'train' if report['training'] else 'eval'} mode" + (f", lr {lr:g}" if lr is not None else ""),
              head, "-" * len(head)]
-    for r in report["layers"]:
-        flag = ("" if r["saturated"] is None and r["dead"] is None else
-                f"{r['saturated']:.0%} sat" if r["saturated"] is not None else f"{r['dead']:.0%} dead")
-        cells = [f"{r['label'][:12]:<12}", f"{r['type'][:8]:<8}",
+    for r, flag in zip(rows, flags):
+        cells = [f"{r['label']:<{wn}}", f"{r['type']:<{wt}}",
                  f"{_num(r['mean'], '.3f', 'mean', r):>9}", f"{_num(r['std'], '#.3g', 'std', r):>9}",
-                 f"{flag:>10}", f"{_num(r['grad_std'], '.2e', 'grad_std', r):>9}",
+                 f"{flag:>{wf}}", f"{_num(r['grad_std'], '.2e', 'grad_std', r):>9}",
                  f"{_num(r['ratio'], '.2e', 'ratio', r):>9}"]
         if lr is not None:
             cells.append(f"{_num(r['update'], '.1e', 'update', r):>9}")
         lines.append(" ".join(cells))
+    for e in report.get("without_row", ()):   # never silently left out
+        lines.append(f"no row: {e['name']} ({e['type']}; {e['why']}), |g|/|W| {_num(e['ratio'], '.2e', 'ratio', e)}"
+                     + (f", lr|g|/|W| {_num(e['update'], '.1e', 'update', e)}" if lr is not None else ""))
     return "\n".join(lines)
 # --8<-- [end:format]
+
+
+def _flag(r: dict) -> str:
+    if r["saturated"] is not None:
+        return f"{r['saturated']:.0%} sat"
+    if r["dead"] is not None:
+        return f"{r['dead']:.0%} dead" + (" ch" if r.get("dead_of") == "channels" else "")
+    return ""
 
 
 # ---------------------------------------------------------------------------------------
@@ -461,12 +543,73 @@ def theory(width: int = 64) -> dict:
     }
 
 
+class TokenTransformer(torch.nn.Module):
+    """Token ids -> nn.Embedding -> ``depth`` nn.TransformerEncoderLayer -> nn.Linear to the
+    vocabulary. Each layer is built on its own (nn.TransformerEncoder would deep-copy one
+    layer: all layers would start with the same weights and add up coherently)."""
+
+    def __init__(self, *, depth: int, width: int, heads: int, norm_first: bool, vocab: int):
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocab, width)
+        self.layers = torch.nn.ModuleList(
+            torch.nn.TransformerEncoderLayer(width, heads, 2 * width, dropout=0.0, batch_first=True,
+                                             norm_first=norm_first) for _ in range(depth))
+        self.head = torch.nn.Linear(width, vocab)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        h = self.embed(ids)
+        for layer in self.layers:
+            h = layer(h)
+        return self.head(h)
+
+
+def residual_stream(*, norm_first: bool, depth: int = 12, width: int = 32, heads: int = 4, vocab: int = 50,
+                    batch: int = 32, length: int = 16, seed: int = 0, device="cpu") -> dict:
+    """``diagnose`` of a TokenTransformer (PyTorch's default init, no dropout) on random
+    token ids, watching each encoder layer too (``include``): per block, the std of the
+    residual stream it outputs and of the gradient there, and the std of its feed-forward
+    branch's output (``linear2``) and of the gradient there. Pre-LN (``norm_first``):
+    each block adds its branch to the stream, which grows; post-LN normalizes the stream."""
+    depth, width, heads = positive_int("depth", depth), positive_int("width", width), positive_int("heads", heads)
+    if width % heads:
+        raise ValueError(f"heads: expected a divisor of width={width}, got {heads}")
+    vocab, batch, length = positive_int("vocab", vocab), positive_int("batch", batch), positive_int("length", length)
+    dev = resolve_device(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(non_negative_int("seed", seed))
+        model = TokenTransformer(depth=depth, width=width, heads=heads, norm_first=bool(norm_first), vocab=vocab)
+    ids = torch.randint(0, vocab, (batch, length), generator=torch.Generator().manual_seed(seed + 1))
+    report = diagnose(model.to(dev), ids.to(dev), include=(torch.nn.TransformerEncoderLayer,))
+    blocks = [r for r in report["layers"] if r["type"] == "TransformerEncoderLayer"]
+    branches = [r for r in report["layers"] if r["name"].endswith(".linear2")]
+    attention = [r for r in report["layers"] if r["type"] == "MultiheadAttention"]
+    stream = [r["std"] for r in blocks]
+    # pre-LN: x_{l+1} = x_l + a_l + f_l with branches uncorrelated with the stream at init,
+    # so the variance adds up: Var(x_L) = Var(x_1) + sum over blocks 2..L of Var(a_l) + Var(f_l)
+    added = sum(a["std"] ** 2 + f["std"] ** 2 for a, f in zip(attention[1:], branches[1:]))
+    return {"norm_first": bool(norm_first), "depth": depth, "width": width, "heads": heads, "vocab": vocab,
+            "batch": batch, "length": length, "seed": seed,
+            "stream_std": stream, "stream_grad_std": [r["grad_std"] for r in blocks],
+            "branch_std": [r["std"] for r in branches], "branch_grad_std": [r["grad_std"] for r in branches],
+            "attention_std": [r["std"] for r in attention],
+            "stream_std_factor": (stream[-1] / stream[0]) ** (1 / (depth - 1)) if depth > 1 else None,
+            "added_var": added, "additive_std_last": math.sqrt(stream[0] ** 2 + added),
+            "stream_std_first": stream[0], "stream_std_last": stream[-1],
+            "branch_std_min": min(r["std"] for r in branches), "branch_std_max": max(r["std"] for r in branches),
+            "stream_grad_std_first": blocks[0]["grad_std"], "stream_grad_std_last": blocks[-1]["grad_std"],
+            "without_row": [e["name"] for e in report["without_row"]]}
+
+
 def figure_data(device: str = "cpu") -> dict:
     runs = {case: run_case(case, device=device) for case in CASES}
     for report in runs.values():
         report["summary"] = summarize(report)
+    residual = {name: residual_stream(norm_first=nf, device=device) for name, nf in (("pre_ln", True),
+                                                                                   ("post_ln", False))}
     return {"runs": runs, "cases": CASES, "lr": LR, "heuristic_update": 1e-3, "theory": theory(),
-            "provenance": {"dtype": "float32", "seed": 0, "data": "load_digits, all 1797 images"}}
+            "residual": residual,
+            "provenance": {"dtype": "float32", "seed": 0, "data": "load_digits, all 1797 images; "
+                           "residual: random token ids"}}
 
 
 LABELS = {

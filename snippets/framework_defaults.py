@@ -181,14 +181,44 @@ MULTIHEAD_ATTENTION = TorchRow(
     overwritten=(("out_proj.bias", Init("uniform", _inv_sqrt("embed"))),),
     source="torch/nn/modules/activation.py: MultiheadAttention._reset_parameters")
 
+# A standalone encoder layer keeps each sublayer's own default: its self_attn is the row
+# above, linear1 and linear2 are nn.Linear rows, the norms 1 and 0. (nn.Transformer
+# re-initializes; see transformer_reinit.)
+TRANSFORMER_ENCODER_LAYER = TorchRow(
+    label="nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward)",
+    build=lambda s, **kw: nn.TransformerEncoderLayer(s["d_model"], s["nhead"], s["dim_feedforward"], **kw),
+    sizes={"d_model": 256, "nhead": 8, "dim_feedforward": 1024},
+    shapes=lambda s: {"self_attn.in_proj_weight": (3 * s["d_model"], s["d_model"]),
+                      "self_attn.in_proj_bias": (3 * s["d_model"],),
+                      "self_attn.out_proj.weight": (s["d_model"], s["d_model"]),
+                      "self_attn.out_proj.bias": (s["d_model"],),
+                      "linear1.weight": (s["dim_feedforward"], s["d_model"]), "linear1.bias": (s["dim_feedforward"],),
+                      "linear2.weight": (s["d_model"], s["dim_feedforward"]), "linear2.bias": (s["d_model"],),
+                      "norm1.weight": (s["d_model"],), "norm1.bias": (s["d_model"],),
+                      "norm2.weight": (s["d_model"],), "norm2.bias": (s["d_model"],)},
+    # drawn in this order: self_attn (out_proj, then in_proj), linear1, linear2
+    inits={"self_attn.out_proj.weight": Init("uniform", _inv_sqrt("d_model"), lambda s: s["d_model"]),
+           "self_attn.in_proj_weight": Init("uniform", lambda s: math.sqrt(6 / (4 * s["d_model"])),
+                                            lambda s: s["d_model"]),
+           "linear1.weight": Init("uniform", _inv_sqrt("d_model"), lambda s: s["d_model"]),
+           "linear1.bias": Init("uniform", _inv_sqrt("d_model")),
+           "linear2.weight": Init("uniform", _inv_sqrt("dim_feedforward"), lambda s: s["dim_feedforward"]),
+           "linear2.bias": Init("uniform", _inv_sqrt("dim_feedforward")),
+           "self_attn.in_proj_bias": Init("constant", ZERO), "self_attn.out_proj.bias": Init("constant", ZERO),
+           "norm1.weight": Init("constant", ONE), "norm1.bias": Init("constant", ZERO),
+           "norm2.weight": Init("constant", ONE), "norm2.bias": Init("constant", ZERO)},
+    overwritten=(("self_attn.out_proj.bias", Init("uniform", _inv_sqrt("d_model"))),),
+    source="torch/nn/modules/transformer.py: TransformerEncoderLayer.__init__ (no reset of its own)")
+
 TORCH_DEFAULTS = {
     "linear": LINEAR, "conv1d": _conv_row(1), "conv2d": _conv_row(2), "conv3d": _conv_row(3),
     "conv_transpose2d": CONV_TRANSPOSE2D, "lstm": LSTM, "gru": GRU, "rnn": RNN,
     "embedding": EMBEDDING, "layer_norm": LAYER_NORM, "batch_norm2d": BATCH_NORM2D,
-    "multihead_attention": MULTIHEAD_ATTENTION,
+    "multihead_attention": MULTIHEAD_ATTENTION, "transformer_encoder_layer": TRANSFORMER_ENCODER_LAYER,
 }
 # Tensors drawn before the others, in the order the layer draws them (see each source)
-DRAW_FIRST = {"multihead_attention": ("out_proj.weight", "out_proj.bias")}
+DRAW_FIRST = {"multihead_attention": ("out_proj.weight", "out_proj.bias"),
+              "transformer_encoder_layer": ("self_attn.out_proj.weight", "self_attn.out_proj.bias")}
 
 
 def row_sizes(key: str, sizes: dict | None = None) -> dict:
@@ -207,6 +237,8 @@ def row_sizes(key: str, sizes: dict | None = None) -> dict:
         raise ValueError(f"sizes: stride={s['stride']} must divide k={s['k']}")
     if "heads" in s and s["embed"] % s["heads"]:
         raise ValueError(f"sizes: heads={s['heads']} must divide embed={s['embed']}")
+    if "nhead" in s and s["d_model"] % s["nhead"]:
+        raise ValueError(f"sizes: nhead={s['nhead']} must divide d_model={s['d_model']}")
     return s
 
 
@@ -340,6 +372,51 @@ def forward_factor(key: str, module: nn.Module, *, seed: int = 0) -> float:
     else:
         y = getattr(nn.functional, f"conv{d}d")(x, w, groups=module.groups)  # no padding: no border
     return y.pow(2).mean().item() / x.pow(2).mean().item()
+
+
+# --8<-- [start:transformer]
+def transformer_reinit(*, d_model: int = 256, nhead: int = 8, layers: int = 2, dim_feedforward: int = 1024,
+                       seed: int = 0, device="cpu") -> dict:
+    """nn.Transformer's own default: after building its layers (each sublayer with its
+    default), ``_reset_parameters`` applies xavier_uniform_ to every parameter with more
+    than one dimension, U(+-sqrt(6 / (fan_in + fan_out))): forward factor
+    2 fan_in / (fan_in + fan_out), not 1/3. The 1-D parameters (biases, norms) are left
+    as the layers drew them. Checked per weight of the first encoder and decoder layer,
+    with the layers' other copies: nn.TransformerEncoder / nn.TransformerDecoder
+    deep-copy one layer, so without the re-draw every copy starts equal (biases stay equal)."""
+    d_model, nhead, layers = positive_int("d_model", d_model), positive_int("nhead", nhead), positive_int("layers", layers)
+    dim_feedforward = positive_int("dim_feedforward", dim_feedforward)
+    if d_model % nhead:
+        raise ValueError(f"nhead: expected a divisor of d_model={d_model}, got {nhead}")
+    dev = resolve_device(device)
+    torch.manual_seed(non_negative_int("seed", seed))
+    model = nn.Transformer(d_model, nhead, layers, layers, dim_feedforward, batch_first=True, device=dev)
+    sizes = {"d_model": d_model, "dim_feedforward": dim_feedforward}
+    weights = {}
+    for name, p in model.named_parameters():
+        if p.dim() != 2 or not (name.startswith("encoder.layers.0.") or name.startswith("decoder.layers.0.")):
+            continue
+        fan_out, fan_in = p.shape
+        xavier = Init("uniform", lambda s, a=math.sqrt(6 / (fan_in + fan_out)): a, lambda s, n=fan_in: n)
+        weights[_json_name(name)] = {"fan_in": fan_in, "fan_out": fan_out,
+                                     "fan_var_formula": 2 * fan_in / (fan_in + fan_out),
+                                     **check_samples(p, xavier, sizes)}
+    enc = model.encoder.layers
+    torch.manual_seed(seed)
+    layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, batch_first=True, device=dev)
+    stack = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+    return {"sizes": {**sizes, "nhead": nhead, "layers": layers}, "weights": weights,
+            "ok": all(w["ok"] for w in weights.values()),
+            "linear1_fan_var": weights["encoder_layers_0_linear1_weight"]["fan_var_measured"],
+            "linear2_fan_var": weights["encoder_layers_0_linear2_weight"]["fan_var_measured"],
+            "out_proj_fan_var": weights["encoder_layers_0_self_attn_out_proj_weight"]["fan_var_measured"],
+            "in_proj_fan_var": weights["encoder_layers_0_self_attn_in_proj_weight"]["fan_var_measured"],
+            "copies_weights_differ": not torch.equal(enc[0].linear1.weight, enc[1].linear1.weight),
+            "copies_biases_equal": torch.equal(enc[0].linear1.bias, enc[1].linear1.bias),
+            "linear1_bias_bound_kept": bool(enc[0].linear1.bias.abs().max() <= 1 / math.sqrt(d_model)),
+            "encoder_alone_copies_equal": all(torch.equal(stack.layers[0].linear1.weight, m.linear1.weight)
+                                              for m in stack.layers)}
+# --8<-- [end:transformer]
 
 
 # ------------------------------------------------------------------ Keras and Flax, as read
@@ -485,6 +562,7 @@ def figure_data(device: str = "cpu", seed: int = 0) -> dict:
                       "flax_std": flax["embed"]["embedding"]["std"], "inv_sqrt_dim": 1 / math.sqrt(dim)},
         "n_rows": len(torch_rows), "n_ok": sum(r["ok"] for r in torch_rows.values()),
         "n_bitwise": sum(r["bitwise"] for r in torch_rows.values()),
+        "transformer": transformer_reinit(seed=seed, device=dev),
         "provenance": {"dtype": "float32", "seed": seed},
     }
 

@@ -4,9 +4,13 @@ Orthogonal weights first; then, from the first layer to the last, divide each la
 weights by the standard deviation of its output on one batch of data, until that
 variance is within ``tol`` of 1 (at most ``max_iter`` times). The variance is measured,
 not derived, so the same few lines serve any activation and any mix of layers. Here
-``lsuv_`` works on any torch model: it finds the nn.Linear / nn.ConvNd modules, reads
+``lsuv_`` rescales the nn.Linear / nn.Conv1d/2d/3d modules of a torch model that its
+forward pass calls (the input may be token ids for a leading nn.Embedding): it reads
 their outputs with forward hooks, rescales the weights in place, and leaves everything
-else (biases, requires_grad, train/eval mode, other parameters and buffers) as it was.
+else (biases, embeddings, normalization layers, requires_grad, train/eval mode, other
+parameters and buffers) as it was. A layer whose weight the model uses without calling
+the module (nn.MultiheadAttention's out_proj) cannot be measured: the model is refused
+with that layer named, before anything changes; any failure restores every weight.
 
 The experiment: plain MLPs 64 -> 64 -> ... -> 64 -> 10 with ``depth`` linear layers
 (ReLU or tanh) on the digits, built by nn.Linear (PyTorch's default init), then either
@@ -56,7 +60,7 @@ class _Stop(Exception):
     """Raised by the hook once the layer's output is seen: the rest of the net is not run."""
 
 
-def _output_variance(model: nn.Module, layer: nn.Module, x: torch.Tensor) -> float:
+def _output_variance(model: nn.Module, name: str, layer: nn.Module, x: torch.Tensor) -> float:
     """Variance of ``layer``'s output (over all its elements) when ``model`` runs on ``x``."""
     seen = {}
 
@@ -72,8 +76,30 @@ def _output_variance(model: nn.Module, layer: nn.Module, x: torch.Tensor) -> flo
     finally:
         handle.remove()
     if "var" not in seen:
-        raise ValueError("model: a layer found in the model was not called by model(x)")
+        raise ValueError(f"model: layer {name!r} ran on the first forward pass but not on a later one")
     return seen["var"]
+
+
+def _not_called(model: nn.Module, layers: list[tuple[str, nn.Module]], x: torch.Tensor) -> list[str]:
+    """The layers that one forward pass ``model(x)`` does not call as modules, each with
+    the reason where it is known."""
+    called = set()
+    handles = [m.register_forward_hook(lambda mod, inp, out: called.add(mod)) for _, m in layers]
+    try:
+        model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    missing = []
+    for name, m in layers:
+        if m in called:
+            continue
+        parent = model.get_submodule(name.rpartition(".")[0])
+        why = ""
+        if isinstance(parent, nn.MultiheadAttention):
+            why = ", inside nn.MultiheadAttention, which uses the weight without calling the module"
+        missing.append(f"{name!r} ({type(m).__name__}{why})")
+    return missing
 
 
 def _check(model, x, tol, max_iter, generator) -> list[tuple[str, nn.Module]]:
@@ -82,9 +108,10 @@ def _check(model, x, tol, max_iter, generator) -> list[tuple[str, nn.Module]]:
     layers = [(name, m) for name, m in model.named_modules() if isinstance(m, LAYERS)]
     if not layers:
         raise ValueError("model: expected at least one nn.Linear or nn.ConvNd layer, found none")
-    if not isinstance(x, torch.Tensor) or x.dim() < 2 or x.shape[0] < 2 or not x.is_floating_point():
+    if not isinstance(x, torch.Tensor) or x.dim() < 2 or x.shape[0] < 2:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"x: expected a floating-point batch of at least 2 examples, got {shape}")
+        raise ValueError(f"x: expected a batch tensor (examples along dim 0, at least 2 of them, and at least "
+                         f"one more dimension; floats, or token ids for an nn.Embedding), got {shape}")
     positive_float("tol", tol)
     non_negative_int("max_iter", max_iter)
     if generator is not None and not isinstance(generator, torch.Generator):
@@ -96,28 +123,44 @@ def _check(model, x, tol, max_iter, generator) -> list[tuple[str, nn.Module]]:
 @torch.no_grad()
 def lsuv_(model: nn.Module, x: torch.Tensor, *, tol: float = 0.1, max_iter: int = 10,
           orthogonal: bool = True, generator=None) -> list[dict]:
-    """Rescale the weights of every Linear/Conv layer of ``model``, first to last, until
-    the variance of its output on the batch ``x`` is within ``tol`` of 1. With
-    ``orthogonal`` the weights are first replaced by orthogonal ones (gain 1)."""
+    """Rescale the weights of every nn.Linear / nn.Conv1d/2d/3d module of ``model``, first
+    to last, until the variance of its output on the batch ``x`` is within ``tol`` of 1.
+    With ``orthogonal`` the weights are first replaced by orthogonal ones (gain 1).
+
+    ``x`` is whatever ``model`` takes (images, or token ids for a leading nn.Embedding).
+    Other parameters (embeddings, normalization layers, nn.MultiheadAttention's input
+    projection, biases) are left as they are. Each layer must be called as a module by
+    ``model(x)``: nn.MultiheadAttention's out_proj is not, so a model holding one is
+    refused, naming the layer. All or nothing: on any error every weight is restored."""
     layers = _check(model, x, tol, max_iter, generator)
     modes = {m: m.training for m in model.modules()}
+    saved = [layer.weight.detach().clone() for _, layer in layers]
     model.eval()                      # no dropout, and BatchNorm's running stats stay as they are
     try:
+        missing = _not_called(model, layers, x)
+        if missing:
+            raise ValueError(f"model: cannot measure the output of {'layer' if len(missing) == 1 else 'layers'} "
+                             f"{'; '.join(missing)}: model(x) never calls {'it' if len(missing) == 1 else 'them'} as a module, and lsuv_ handles "
+                             "only the nn.Linear / nn.ConvNd modules it calls; nothing was changed")
         if orthogonal:
             for _, layer in layers:
                 orthogonal_(layer.weight, generator=generator)
         log = []
         for name, layer in layers:
-            var = before = _output_variance(model, layer, x)
+            var = before = _output_variance(model, name, layer, x)
             steps, scale = 0, 1.0
             while abs(var - 1) >= tol and steps < max_iter:
                 if not 0 < var < math.inf:
                     raise ValueError(f"model: layer {name!r} has output variance {var} on x; cannot rescale")
                 layer.weight.div_(math.sqrt(var))
                 scale /= math.sqrt(var)
-                var = _output_variance(model, layer, x)
+                var = _output_variance(model, name, layer, x)
                 steps += 1
             log.append({"layer": name, "var_before": before, "var_after": var, "steps": steps, "scale": scale})
+    except BaseException:
+        for (_, layer), weight in zip(layers, saved):
+            layer.weight.copy_(weight)    # all or nothing: the model is as it was
+        raise
     finally:
         for m, mode in modes.items():
             m.train(mode)

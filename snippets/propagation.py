@@ -164,19 +164,36 @@ def propagate(*, width: int = 256, depth: int = 50, batch: int = 256, activation
         out["hist"] = [[torch.histogram(xl[s].double().flatten().cpu().clamp(-1, 1), edges)[0]
                         .div(batch * width).tolist() for xl in xs[1:]] for s in range(S)]
     if fluctuations:
-        out["fluct"] = torch.stack([_gain_variance(xl) for xl in xs[:-1]], 1).tolist()
+        out["fluct"] = torch.stack([_gain_variance(xl, activation) for xl in xs[:-1]], 1).tolist()
     return out
 
 
-def _gain_variance(x: torch.Tensor) -> torch.Tensor:
-    """Relative variance of one layer's gain mean(z^2) / (sigma^2 mean(x^2)), over the draw
-    of its Gaussian weights, given its input x (batch x n): for each output unit i,
-    (w_i . x_b)_b is Gaussian with covariance sigma^2 X X^T, so sum_b (w_i . x_b)^2 has
-    variance 2 sigma^4 |X X^T|_F^2; n independent units give 2 |X X^T|_F^2 / (n tr(X X^T)^2)."""
+def _gain_variance(x: torch.Tensor, activation: str = "linear") -> torch.Tensor:
+    """Relative variance of one layer's gain in mean square, over the draw of its Gaussian
+    weights, given its input x (batch x n). For each output unit i, z_i = (w_i . x_b)_b is
+    Gaussian with covariance C = sigma^2 X X^T, and the n units are independent, so the
+    relative variance is sum_{b,b'} Cov(h(z_b), h(z_b')) / (n (sum_b E h(z_b))^2):
+
+    * linear, h(z) = z^2: Cov = 2 C_bb'^2, giving 2 |X X^T|_F^2 / (n tr(X X^T)^2), between
+      2/(n batch) (uncorrelated inputs) and 2/n (one input, or all alike). tanh and sigmoid
+      use it too: right for tanh's small-signal regime, an estimate elsewhere.
+    * ReLU, h(z) = relu(z)^2: E[relu(u)^2 relu(v)^2] = C_bb C_b'b' J_2(theta) / (2 pi) with
+      cos theta the inputs' correlation and J_2(theta) = 3 sin theta cos theta
+      + (pi - theta)(1 + 2 cos^2 theta) (Cho & Saul 2009's arc-cosine kernel of degree 2),
+      and E[relu(z)^2] = C_bb / 2: between 5/(n batch) and 5/n, since relu(z)^2 has
+      relative variance (3/2 - 1/4) / (1/4) = 5 (Hanin & Rolnick 2018)."""
     x = x.to(torch.float64)
     gram = torch.bmm(x, x.transpose(1, 2))
-    tr = gram.diagonal(dim1=1, dim2=2).sum(1)
+    diag = gram.diagonal(dim1=1, dim2=2)
+    tr = diag.sum(1)
     n = x.shape[2]
+    if activation == "relu":
+        outer = diag.unsqueeze(2) * diag.unsqueeze(1)                       # C_bb C_b'b'
+        cos = (gram / outer.clamp_min(1e-300).sqrt()).clamp(-1, 1)
+        theta = torch.arccos(cos)
+        j2 = 3 * torch.sin(theta) * cos + (math.pi - theta) * (1 + 2 * cos.square())
+        covariance = (outer * (j2 / (2 * math.pi) - 0.25)).sum((1, 2))
+        return torch.where(tr > 0, covariance / (n * (tr / 2).square().clamp_min(1e-300)), torch.zeros_like(tr))
     return torch.where(tr > 0, 2 * gram.square().sum((1, 2)) / (n * tr.square().clamp_min(1e-300)),
                        torch.zeros_like(tr))
 

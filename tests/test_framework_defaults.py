@@ -40,13 +40,14 @@ OTHER_SIZES = {  # odd sizes, groups and strides: the formulas must hold beyond 
     "lstm": {"n_in": 10, "hidden": 33}, "gru": {"n_in": 10, "hidden": 33}, "rnn": {"n_in": 10, "hidden": 33},
     "embedding": {"num": 50, "dim": 7}, "layer_norm": {"dim": 5}, "batch_norm2d": {"channels": 3},
     "multihead_attention": {"embed": 24, "heads": 3},
+    "transformer_encoder_layer": {"d_model": 24, "nhead": 3, "dim_feedforward": 40},
 }
 
 
 def test_the_table_has_the_layers_of_the_page():
     assert set(KEYS) == set(OTHER_SIZES)
     assert {"linear", "conv1d", "conv2d", "conv3d", "conv_transpose2d", "lstm", "gru", "rnn",
-            "embedding", "layer_norm", "batch_norm2d", "multihead_attention"} == set(KEYS)
+            "embedding", "layer_norm", "batch_norm2d", "multihead_attention", "transformer_encoder_layer"} == set(KEYS)
 
 
 # ------------------------------------------------------------------ bit for bit
@@ -268,6 +269,30 @@ def test_figure_data(data):
     assert bars["conv_transpose2d"]["keras"] is None
     assert data["embedding"]["torch_std"] == pytest.approx(1, rel=0.05)
     assert data["embedding"]["flax_std"] == data["embedding"]["inv_sqrt_dim"]
+
+
+def test_transformer_reinitializes_every_matrix_with_xavier(data):
+    t = data["transformer"]
+    # every 2-D weight of an encoder and a decoder layer passes the xavier_uniform_ checks
+    # (Kolmogorov-Smirnov, bound kept and reached, variance within 5 standard errors)
+    assert t["ok"] and len(t["weights"]) == 10
+    d, ff = t["sizes"]["d_model"], t["sizes"]["dim_feedforward"]
+    for name, w in t["weights"].items():
+        assert w["fan_var_formula"] == pytest.approx(2 * w["fan_in"] / (w["fan_in"] + w["fan_out"])), name
+        assert abs(w["var_ratio"] - 1) <= w["var_tol"], name
+    # forward factors 2 n_in / (n_in + n_out): in_proj (3d, d) 1/2, out_proj 1, linear1 (ff, d)
+    # 2d / (d + ff) = 0.4 and linear2 1.6 at ff = 4d; a standalone encoder layer has 1/3
+    # for out_proj, linear1 and linear2 (the row above). 5 % is over 10 standard errors here
+    assert t["out_proj_fan_var"] == pytest.approx(1, rel=0.05)
+    assert t["linear1_fan_var"] == pytest.approx(2 * d / (d + ff), rel=0.05)
+    assert t["linear2_fan_var"] == pytest.approx(2 * ff / (d + ff), rel=0.05)
+    standalone = data["torch"]["transformer_encoder_layer"]["tensors"]
+    for name in ("self_attn_out_proj_weight", "linear1_weight", "linear2_weight"):
+        assert standalone[name]["fan_var_measured"] == pytest.approx(1 / 3, rel=0.05), name
+    # the layers are deep copies: nn.Transformer re-draws their matrices but not their biases;
+    # nn.TransformerEncoder alone leaves every copy equal
+    assert t["copies_weights_differ"] and t["copies_biases_equal"] and t["linear1_bias_bound_kept"]
+    assert t["encoder_alone_copies_equal"]
 
 
 def test_plot_figure(data):

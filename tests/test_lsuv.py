@@ -1,4 +1,4 @@
-"""snippets/lsuv.py: LSUV on any torch model, and the deep-MLP comparison on the digits."""
+"""snippets/lsuv.py: LSUV on the Linear/Conv layers of a torch model, and the deep-MLP comparison on the digits."""
 
 import json
 import math
@@ -121,12 +121,55 @@ def test_hooks_are_removed_after_an_error():
     assert model.training
 
 
+class Zero(nn.Module):
+    def forward(self, x):
+        return x * 0
+
+
+def test_all_or_nothing_when_a_later_layer_fails():
+    # layers '0' and '2' are orthogonalized and rescaled before layer '4' (which sees only
+    # zeros: output variance 0) fails; every weight must be as it was
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), Zero(), nn.Linear(8, 2, bias=False))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    with pytest.raises(ValueError, match="model: layer '4' has output variance 0"):
+        lsuv_(model, batch(d=4), generator=torch.Generator().manual_seed(0))
+    for n, p in model.named_parameters():
+        assert torch.equal(p.detach(), before[n]), n
+
+
+def test_token_ids_through_a_leading_embedding():
+    # an integer batch is the input of an nn.Embedding: the embedding is left alone, the
+    # Linear layers after it are rescaled
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(100, 16), nn.Flatten(), nn.Linear(5 * 16, 32), nn.ReLU(), nn.Linear(32, 4))
+    ids = torch.randint(0, 100, (64, 5), generator=torch.Generator().manual_seed(1))
+    embedding = model[0].weight.detach().clone()
+    log = lsuv_(model, ids, generator=torch.Generator().manual_seed(0))
+    assert [e["layer"] for e in log] == ["2", "4"]
+    assert all(abs(v - 1) < 0.1 for v in layer_variances(model, ids))
+    assert torch.equal(model[0].weight.detach(), embedding)
+
+
+def test_multihead_attention_is_refused_by_name_and_nothing_changes():
+    # nn.MultiheadAttention multiplies by out_proj.weight without calling out_proj, so its
+    # output cannot be read by a hook: refused before any weight is touched
+    torch.manual_seed(0)
+    model = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    with pytest.raises(ValueError, match=r"model: .*'self_attn\.out_proj'.*MultiheadAttention"):
+        lsuv_(model, torch.randn(8, 5, 16, generator=torch.Generator().manual_seed(1)))
+    for n, p in model.named_parameters():
+        assert torch.equal(p.detach(), before[n]), n
+    assert model.training
+
+
 @pytest.mark.parametrize("model, x, kwargs, name", [
     ("not a model", torch.zeros(4, 3), {}, "model"),
     (nn.Sequential(nn.ReLU()), torch.zeros(4, 3), {}, "model"),
     (nn.Linear(3, 2), torch.zeros(3), {}, "x"),
     (nn.Linear(3, 2), torch.zeros(1, 3), {}, "x"),
-    (nn.Linear(3, 2), torch.zeros(4, 3, dtype=torch.long), {}, "x"),
+    (nn.Linear(3, 2), [[0.0] * 3] * 4, {}, "x"),
     (nn.Linear(3, 2), torch.zeros(4, 3), {"tol": 0}, "tol"),
     (nn.Linear(3, 2), torch.zeros(4, 3), {"max_iter": -1}, "max_iter"),
     (nn.Linear(3, 2), torch.zeros(4, 3), {"max_iter": 1.5}, "max_iter"),
@@ -146,8 +189,11 @@ def test_a_layer_the_forward_pass_skips():
         def forward(self, x):
             return self.used(x)
 
-    with pytest.raises(ValueError, match="model"):
-        lsuv_(Skips(), torch.randn(8, 3))
+    model = Skips()
+    before = model.used.weight.detach().clone()
+    with pytest.raises(ValueError, match="model: .*layer 'unused' \\(Linear\\)"):
+        lsuv_(model, torch.randn(8, 3))
+    assert torch.equal(model.used.weight.detach(), before)
 
 
 # ------------------------------------------------------------------ the experiment
