@@ -151,6 +151,20 @@ def test_the_python_is_the_unpacked_package(tmp_path):
     assert Path(out.strip()).resolve() == (tmp_path / "pkg" / "snippets" / "__init__.py").resolve()
 
 
+def test_the_readme_commands_run(tmp_path):
+    """README.txt's ``python -m snippets.symmetry`` (asked for its usage here: the full run
+    takes a minute) and a module run to the end, in the unpacked folder."""
+    data = build_zip()
+    unpack(data, tmp_path / "pkg")
+    assert "python -m snippets.symmetry" in (tmp_path / "pkg" / "snippets" / "README.txt").read_text(encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    for args, expect in ((["snippets.symmetry", "--help"], "usage:"), (["snippets.tiny_net"], "")):
+        proc = subprocess.run([sys.executable, "-s", "-E", "-m", *args], cwd=tmp_path / "pkg", capture_output=True,
+                              text=True, env={**env, "MPLBACKEND": "Agg"}, timeout=TIMEOUT_S)
+        assert proc.returncode == 0 and proc.stdout.startswith(expect) and proc.stdout.strip(), (args, proc.stderr[-2000:])
+        assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+
+
 def test_every_block_runs_and_prints_what_the_page_shows(site_dir, tmp_path):
     failures = check_all(site_dir, tmp_path)
     assert not failures, f"{len(failures)} blocks fail when pasted beside snippets.zip:\n\n" + "\n\n".join(failures)
