@@ -2,6 +2,9 @@
 
 It lists what a reader may want to take away from the chapter:
 
+- all the site's code as one package, ``downloads/snippets.zip`` (``tools.package``): it
+  unpacks to ``snippets/``, the package the pages import, so any block of the page runs
+  beside it; on every page whose code blocks use ``snippets``, and on the home page;
 - each snippet module the page includes (``--8<-- "NAME.py"`` or ``"NAME.py:section"``),
   served as ``downloads/NAME.py``: the module with its ``snippets.*`` imports inlined by
   ``tools.standalone.bundle`` so it runs without this repository (while that tool does not
@@ -12,8 +15,9 @@ It lists what a reader may want to take away from the chapter:
   page;
 - the JSON data of each figure on the page (``figures/NAME.json``, from hooks/figures.py).
 
-The ``.py`` files are written to ``.cache/downloads/`` (rewritten only when they change,
-never into docs/) once per build and registered as generated files in each language.
+The ``.py`` files and the zip are written to ``.cache/downloads/`` (rewritten only when
+they change, never into docs/) once per build and registered as generated files in each
+language.
 """
 
 from __future__ import annotations
@@ -35,10 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "downloads"
 INCLUDE_RE = re.compile(r'^\s*-{1,}8<-{1,}\s+"([^"]+)"', re.M)
 FIGURE_RE = re.compile(r"\bfigures/([A-Za-z0-9_]+)\.svg\b")
+ZIP = "snippets.zip"
 TEXT = {
-    "en": {"title": "Download", "code": "Code", "standalone": " (each file runs without this repository)",
+    "en": {"title": "Download", "package": "All the code, as the package the pages import (unzip it, and "
+                                           "any code block of these pages runs beside the `snippets/` folder)",
+           "code": "Code", "standalone": " (single files, each runs on its own: `python {first}.py`)",
            "notebook": "Notebook", "view": "view it here", "data": "Figure data (JSON)", "colon": ": "},
-    "zh": {"title": "下载", "code": "代码", "standalone": "（每个文件无需本仓库即可运行）",
+    "zh": {"title": "下载", "package": "全部代码，即各页导入的包（解压后，本站任一代码块放在 `snippets/` "
+                                     "文件夹旁即可运行）",
+           "code": "代码", "standalone": "（单个文件，各自独立运行：`python {first}.py`）",
            "notebook": "Notebook", "view": "在线查看", "data": "图的数据（JSON）", "colon": "："},
 }
 
@@ -55,14 +64,18 @@ def page_figures(markdown: str) -> list[str]:
     return list(dict.fromkeys(FIGURE_RE.findall(markdown)))
 
 
+def _tool(name: str):
+    """``tools.NAME``, reloaded (`mkdocs serve`: an edited tool counts)."""
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))
+    return importlib.reload(importlib.import_module(f"tools.{name}"))
+
+
 def _bundler():
     """``tools.standalone.bundle`` when that file exists, else None (plain sources)."""
     if not (ROOT / "tools" / "standalone.py").is_file():
         return None
-    if str(ROOT) not in sys.path:
-        sys.path.append(str(ROOT))
-    module = importlib.import_module("tools.standalone")
-    return importlib.reload(module).bundle  # `mkdocs serve`: an edited tools/standalone.py counts
+    return _tool("standalone").bundle
 
 
 def standalone_source(module: str, bundle=None, url: str | None = None) -> str:
@@ -109,13 +122,15 @@ def notebook_item(notebook, page_dir: str, page_url: str, lang: str, source_copi
 
 
 def section(lang: str, page_dir: str, modules: list[str], notebook: str | None,
-            figures: list[str], standalone: bool) -> str:
+            figures: list[str], standalone: bool, package: bool = False) -> str:
     """The Markdown of the section; links are relative to the page's source folder and
-    ``notebook`` is the notebook's entry (notebook_item) or None."""
+    ``notebook`` is the notebook's entry (notebook_item) or None; ``package``: link the zip."""
     t = TEXT[lang]
     rows = []
+    if package:
+        rows.append(f"- {t['package']}{t['colon']}" + md_link(f"downloads/{ZIP}", page_dir))
     if modules:
-        note = t["standalone"] if standalone else ""
+        note = t["standalone"].format(first=modules[0]) if standalone else ""
         rows.append(f"- {t['code']}{note}{t['colon']}"
                     + " · ".join(md_link(f"downloads/{m}.py", page_dir) for m in modules))
     if notebook:
@@ -139,10 +154,29 @@ def inputs_key(modules: list[str], url: str | None) -> str:
 
 _generated: dict[str, Path] = {}
 _standalone = False
+_package = None  # tools.package, loaded once per build
+ZIP_INPUTS = ["docs/**/*.md", "snippets/*.py", "requirements.txt", "tools/package.py", "tools/standalone.py"]
+
+
+def write_zip(path: Path, docs_dir: Path) -> None:
+    """``snippets.zip`` (tools.package.build_zip) at ``path``, unless its inputs are unchanged."""
+    from tools.fingerprint import fingerprint
+
+    stamp, key = path.with_suffix(".sha256"), fingerprint(ROOT, ZIP_INPUTS, [])
+    if path.is_file() and stamp.is_file() and stamp.read_text() == key:
+        return  # computing the module list parses every module: ~0.8 s
+    try:
+        data = _package.build_zip(docs_dir)
+    except ValueError as err:
+        raise PluginError(f"downloads: cannot make {ZIP}: {err}") from None
+    if not (path.is_file() and path.read_bytes() == data):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    write_if_changed(stamp, key)
 
 
 def on_pre_build(config, **kwargs) -> None:
-    global _standalone
+    global _standalone, _package
     if config.plugins["i18n"].building:  # once per build, not once per language
         return
     modules = sorted({m for page in Path(config.docs_dir).rglob("*.md")
@@ -151,19 +185,23 @@ def on_pre_build(config, **kwargs) -> None:
     if not _standalone:
         log.info("downloads: tools/standalone.py not found; downloads are the plain module sources")
     _generated.clear()
-    _generated.update({module: CACHE / f"{module}.py" for module in modules})
+    _generated.update({f"{module}.py": CACHE / f"{module}.py" for module in modules})
+    if _standalone:
+        _package = _tool("package")
+        write_zip(CACHE / ZIP, Path(config.docs_dir))
+        _generated[ZIP] = CACHE / ZIP
     stamp, key = CACHE / "inputs.sha256", inputs_key(modules, config.repo_url)
     if all(p.is_file() for p in _generated.values()) and stamp.is_file() and stamp.read_text() == key:
         return  # nothing changed since the last build: bundling costs ~0.1 s a module
     bundle = _bundler()
-    for module, path in _generated.items():
-        write_if_changed(path, standalone_source(module, bundle, url=config.repo_url))
+    for module in modules:
+        write_if_changed(CACHE / f"{module}.py", standalone_source(module, bundle, url=config.repo_url))
     write_if_changed(stamp, key)
 
 
 def on_files(files, config, **kwargs):
-    for module, path in _generated.items():
-        files.append(File.generated(config, f"downloads/{module}.py", abs_src_path=str(path)))
+    for name, path in _generated.items():
+        files.append(File.generated(config, f"downloads/{name}", abs_src_path=str(path)))
     return files
 
 
@@ -182,12 +220,15 @@ def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
     src = page.file.src_uri
     page_dir = posixpath.dirname(src)
     name = posixpath.basename(src).split(".")[0]
-    if name == "index" and not page_dir:  # a home page (page.is_homepage is False for /zh/)
-        return markdown
     source = page.file.content_string  # as written: earlier hooks may have replaced markers
     lang = "zh" if src.endswith(".zh.md") else "en"
+    package = ZIP in _generated
+    if name == "index" and not page_dir:  # a home page (page.is_homepage is False for /zh/)
+        return markdown + section(lang, page_dir, [], None, [], False, package=package)
     notebook = find_notebook(files, page_dir, name, "" if lang == "en" else f"{lang}/")
     jupyter = config.plugins.get("mkdocs-jupyter")
     copied = bool(jupyter and jupyter.config.get("include_source"))
     item = notebook_item(notebook, page_dir, page.url, lang, copied) if notebook else None
-    return markdown + section(lang, page_dir, included_modules(source), item, page_figures(source), _standalone)
+    code = package and bool(_package.page_modules(source))
+    return markdown + section(lang, page_dir, included_modules(source), item, page_figures(source), _standalone,
+                              package=code)

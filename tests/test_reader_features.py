@@ -401,19 +401,24 @@ def notebook_in_site(site: Path, page: str, lang: str) -> Path | None:
 
 
 def test_each_chapter_offers_its_code_notebook_and_figure_data(site_dir):
-    checked = {"py": 0, "json": 0}
+    from tools.package import build_zip, page_modules
+
+    checked = {"py": 0, "json": 0, "zip": 0}
     for page in PAGES:
         for lang in LANGS:
             text = source(page, lang)
             modules, figures = included_modules(text), figures_of(text)
             notebook = notebook_in_site(site_dir, page, lang)
             links = download_section(site_dir, page, lang)
-            if page == "index" or not (modules or figures or notebook):
+            package = page == "index" or bool(page_modules(text))  # the home page and every page with code
+            if page == "index":
+                modules, figures, notebook = [], [], None
+            if not (package or modules or figures or notebook):
                 assert links is None, (page, lang)
                 continue
             assert links is not None, (page, lang)
             downloads = [(a["download"], a["href"], text_) for a, text_ in links if "download" in a]
-            expected = [f"{m}.py" for m in modules] + [f"{page}.ipynb"] * bool(notebook) \
+            expected = ["snippets.zip"] * package + [f"{m}.py" for m in modules] + [f"{page}.ipynb"] * bool(notebook) \
                 + [f"{f}.json" for f in figures]
             assert [name for name, _, _ in downloads] == expected, (page, lang)
             lang_root = (site_dir / ("zh" if lang == "zh" else "")).resolve()
@@ -421,6 +426,11 @@ def test_each_chapter_offers_its_code_notebook_and_figure_data(site_dir):
                 assert text_ == name, (page, lang, text_)
                 target = (page_path(site_dir, page, lang).parent / href).resolve()
                 assert target.is_file(), (page, lang, href)  # downloadable from this language
+                if name.endswith(".zip"):
+                    assert target.parent == (site_dir / "downloads").resolve(), href
+                    assert target.read_bytes() == build_zip(), "the build's zip is tools.package.build_zip()"
+                    checked["zip"] += 1
+                    continue
                 content = target.read_text(encoding="utf-8")
                 if name.endswith(".py"):
                     assert target.parent == (site_dir / "downloads").resolve(), href
@@ -438,7 +448,7 @@ def test_each_chapter_offers_its_code_notebook_and_figure_data(site_dir):
                 if "download" not in a:
                     target = (page_path(site_dir, page, lang).parent / a["href"]).resolve()
                     assert (target / "index.html").is_file() and target.is_relative_to(lang_root), (page, lang, a)
-    assert checked["py"] and checked["json"], checked
+    assert checked["py"] and checked["json"] and checked["zip"], checked
 
 
 def test_a_downloaded_module_runs_without_the_repository(site_dir, tmp_path):
@@ -480,12 +490,17 @@ def test_download_section_markdown(downloads, tmp_path):
     assert plain == '[symmetry.ipynb](notebooks/symmetry.ipynb){ download="symmetry.ipynb" }'
     md = downloads.section("zh", "", ["symmetry", "tiny_net"], plain, ["clone_drift"], True)
     assert md.lstrip().startswith("## 下载 { #download data-search-exclude }")
-    assert ("- 代码（每个文件无需本仓库即可运行）：[symmetry.py](downloads/symmetry.py){ download=\"symmetry.py\" }"
+    assert ("- 代码（单个文件，各自独立运行：`python symmetry.py`）：[symmetry.py](downloads/symmetry.py){ download=\"symmetry.py\" }"
             " · [tiny_net.py](downloads/tiny_net.py){ download=\"tiny_net.py\" }") in md
     assert f"- Notebook：{plain}\n" in md
     assert '[clone_drift.json](figures/clone_drift.json){ download="clone_drift.json" }' in md
     assert "- Code: [bias.py](../downloads/bias.py)" in downloads.section("en", "part", ["bias"], None, [], False)
     assert downloads.section("en", "", [], None, [], True) == ""
+    home = downloads.section("zh", "", [], None, [], False, package=True)  # the home page: the zip only
+    assert home.rstrip().endswith("：[snippets.zip](downloads/snippets.zip){ download=\"snippets.zip\" }")
+    assert home.count("\n- ") == 1
+    assert "- All the code, as the package the pages import" in downloads.section("en", "a", ["bias"], None, [], True,
+                                                                                 package=True)
 
     class NotebookPage(File):  # as mkdocs-jupyter renders one (hooks/notebooks.py)
         def is_documentation_page(self):

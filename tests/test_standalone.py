@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 
@@ -126,3 +127,48 @@ def test_edited_sources_are_bundled_anew(tmp_path, monkeypatch):
     (tmp_path / "user.py").write_text("import torch\nfrom snippets.helper import helper\n\n\n"
                                       "def use():\n    return helper(), torch\n", encoding="utf-8")
     assert "helper(), torch" in bundle("user") and requirements("user") == ["torch"]
+
+
+def test_usage_lines_say_how_the_file_runs():
+    """A downloaded file is run as ``python NAME.py``: its docstring and its argparse ``prog``
+    say so (the package's ``python -m snippets.NAME`` would fail beside a lone file)."""
+    for name in MODULES:
+        text = bundle(name)
+        assert f"python -m snippets.{name}" not in text, name
+        if f"python -m snippets.{name}" in (SNIPPETS / f"{name}.py").read_text(encoding="utf-8"):
+            assert f"python {name}.py" in text, name
+    assert "prog=\"python symmetry.py\"" in bundle("symmetry")
+    assert "python clone_drift.py" in bundle("clone_drift") and "python clone_drift.py" not in bundle("collapsed_width")
+
+
+def test_downloaded_files_run_as_their_usage_lines_say(tmp_path):
+    """Each standalone file, alone in a folder, answers ``python NAME.py --help`` with a usage
+    line naming NAME.py (one interpreter, each file run as __main__); ``python tiny_net.py``
+    (a second) runs to the end."""
+    runnable = [n for n in MODULES if 'if __name__ == "__main__"' in (SNIPPETS / f"{n}.py").read_text(encoding="utf-8")]
+    assert len(runnable) >= 15, runnable
+    for name in runnable:
+        (tmp_path / f"{name}.py").write_text(bundle(name), encoding="utf-8")
+    code = ("import contextlib, io, json, runpy, sys\n"
+            "sys.modules['snippets'] = None\n"
+            "out = {}\n"
+            f"for name in {runnable!r}:\n"
+            "    sys.argv = [f'{name}.py', '--help']\n"
+            "    buf = io.StringIO()\n"
+            "    try:\n"
+            "        with contextlib.redirect_stdout(buf):\n"
+            "            runpy.run_path(f'{name}.py', run_name='__main__')\n"
+            "        out[name] = 'no exit'\n"
+            "    except SystemExit as e:\n"
+            "        out[name] = buf.getvalue() if e.code == 0 else f'exit {e.code}'\n"
+            "print(json.dumps(out))\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          env={**env, "MPLBACKEND": "Agg"}, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    helps = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name, text in helps.items():
+        assert text.startswith(f"usage: python {name}.py") or text.startswith(f"usage: {name}.py"), (name, text[:300])
+    proc = subprocess.run([sys.executable, "-I", "tiny_net.py"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**env, "MPLBACKEND": "Agg"}, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr[-3000:]

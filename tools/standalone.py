@@ -12,7 +12,8 @@ the same top-level name (a later definition would silently replace an earlier on
 that the earlier module's functions still call): :func:`bundle` refuses that.
 Dependencies' command-line entry points (``main`` and the ``if __name__ ==
 "__main__":`` block) and figure declarations (``FIGURES``) are left out; the
-downloaded module's own are kept.
+downloaded module's own are kept, and its usage lines say how the file is run
+(``python symmetry.py``, not ``python -m snippets.symmetry``).
 
     python -m tools.standalone symmetry > symmetry.py
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 import sys
 from pathlib import Path
 
@@ -272,8 +274,15 @@ def _bundle(name: str, url: str | None, cli: bool, sources: tuple) -> str:
     head = (f'"""{doc}"""\n\n' if doc is not None else "") + "\n".join(note) + "\n\n"
     text = (head + "from __future__ import annotations\n\n" + "\n".join(imports) + "\n\n\n"
             + "\n\n\n".join(parts) + "\n")
+    text = flat_usage(text, name)
     compile(text, f"{name}_standalone.py", "exec")  # a syntax error here is a bug of this function
     return text
+
+
+def flat_usage(text: str, name: str) -> str:
+    """``python -m snippets.NAME`` (the module's usage lines and its argparse ``prog``)
+    becomes ``python NAME.py``: how the downloaded file is run."""
+    return re.sub(rf"\bpython -m {PACKAGE}\.{name}\b(?!\.)", f"python {name}.py", text)
 
 
 def main(argv: list[str] | None = None) -> int:
