@@ -41,6 +41,10 @@ entropy (the target variance) plus a term of second order in the output weights
 (``loss_at_init``); under Adam (lr 0.001) the prior start stays ahead for 300 steps,
 under SGD (lr 0.1, 0.01 for regression) the offset is learned within a few steps
 through the last layer's weights and the prior start is no better after 300 steps.
+Who builds the offset in the zero-bias runs (``OffsetParts``): not the output bias,
+which Adam moves by about lr per step (0.9 % of the -2.21 of "is it a 0?" after 20
+steps), but the 64 output weights, which move together (about lr * sum_i mean h_i =
+0.033 per step; 27 %) and the hidden layer (43 % in all).
 
     python -m snippets.bias [--part symmetry|relu|prior|all] [--device cpu|cuda]
 """
@@ -552,6 +556,7 @@ PRIOR = {"width": 64, "steps": 300, "batch_size": 64}
 PRIOR_LR = {"sgd": {"binary": 0.1, "imbalanced": 0.1, "regression": 0.01},
             "adam": {"binary": 1e-3, "imbalanced": 1e-3, "regression": 1e-3}}
 PRIOR_LOG = (0, 1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300)
+OFFSET_STEP = 20  # the page quotes how much of the prior offset the zero-bias runs built by then
 TASKS = {"binary": "sigmoid", "imbalanced": "softmax", "regression": "mse"}
 KEEP_RATIO = 0.5 ** 0.5  # imbalanced: class c keeps KEEP_RATIO^c of its images
 
@@ -652,6 +657,9 @@ def loss_at_init(task: str, *, seeds=(0, 1, 2, 3, 4), out_stds=(None, 0.01), wid
             # |mean_k h_k|^2 of the hidden layer: an SGD step on the output weights moves
             # every output by about -lr * mean(e) * this (the offset learned by the weights)
             out["feature_mean_sq"] = acts[1].mean(1).square().sum(-1).mean().item()
+            # sum_i mean_k h_ik: an Adam step moves every output weight by about lr, all the
+            # same way (the features are >= 0), so the output by about lr * this
+            out["feature_mean_sum"] = acts[1].mean(1).sum(-1).mean().item()
             entry = {"loss": loss.tolist(), "loss_mean": loss.mean().item(),
                      "loss_min": loss.min().item(), "loss_max": loss.max().item()}
             if init == "prior":
@@ -666,6 +674,39 @@ def loss_at_init(task: str, *, seeds=(0, 1, 2, 3, 4), out_stds=(None, 0.01), wid
         # how much higher the loss at step 0 starts without the prior (ratio of the means)
         out.setdefault("zero_over_prior", {})[name] = out[f"{name}_zero"]["loss_mean"] / out[f"{name}_prior"]["loss_mean"]
     return out
+
+
+class OffsetParts:
+    """How far the zero-bias runs of ``train_prior`` (the first half of the networks) have
+    moved their mean output towards the prior bias b*, and who moved it.
+
+    The mean output over the task set changes by dc (the output bias), by dW2 . h0 (the
+    output weights, at the initial features' mean h0) and by the rest (the hidden layer).
+    Each part is projected on b* and divided by |b*|^2: 1 means the offset is built. For
+    softmax the logits are centred over the classes first (a common shift changes nothing).
+    """
+
+    PARTS = ("bias", "weights", "total")
+
+    def __init__(self, task: str, ws, bs, x, b_prior):
+        n = len(ws[0]) // 2
+        self.centre = TASKS[task] == "softmax"
+        self.target = self._centred(b_prior.to(ws[0]))
+        self.w2, self.c = ws[1][:n].clone(), bs[1][:n, 0].clone()
+        acts, out = forward([w[:n] for w in ws], [b[:n] for b in bs], x.expand(n, *x.shape), "relu")
+        self.h0, self.out0 = acts[1].mean(1), out.mean(1)
+
+    def _centred(self, v: torch.Tensor) -> torch.Tensor:
+        return v - v.mean(-1, keepdim=True) if self.centre else v
+
+    def _share(self, shift: torch.Tensor) -> list[float]:
+        return ((self._centred(shift) * self.target).sum(-1) / self.target.square().sum()).tolist()
+
+    def parts(self, ws, bs, out) -> dict[str, list[float]]:
+        n = len(self.w2)
+        weights = torch.einsum("rkh,rh->rk", ws[1][:n] - self.w2, self.h0)
+        return {"bias": self._share(bs[1][:n, 0] - self.c), "weights": self._share(weights),
+                "total": self._share(out.mean(1) - self.out0)}
 
 
 def train_prior(task: str, optimizer: str, *, seeds=(0, 1, 2, 3, 4), lr: float | None = None,
@@ -692,11 +733,13 @@ def train_prior(task: str, optimizer: str, *, seeds=(0, 1, 2, 3, 4), lr: float |
     bs = [torch.stack([n[1][l] for n in nets]).unsqueeze(1).to(dev) for l in range(2)]
     opt = Optimizer(optimizer, [*ws, *bs], lr)
     batches = minibatches(seeds, x.shape[0], batch_size, steps, dev).repeat(1, 2, 1)
-    losses = []
+    start = OffsetParts(task, ws, bs, x, b_prior)
+    losses, offsets = [], []
     for t in range(steps + 1):
         if t in log_steps:
             _, out = forward(ws, bs, x.expand(2 * R, *x.shape), "relu")
             losses.append(loss_and_delta(kind, out, target.expand(2 * R, *target.shape))[0].tolist())
+            offsets.append(start.parts(ws, bs, out[:R]))
         if t == steps:
             break
         idx = batches[t]
@@ -716,6 +759,13 @@ def train_prior(task: str, optimizer: str, *, seeds=(0, 1, 2, 3, 4), lr: float |
                         "final": _finite(final), "final_mean": _mean(final),
                         "final_min": min(final), "final_max": max(final),
                         "start_mean": _mean([c[0] for c in curves])}
+    # the zero-bias runs: the share of the prior offset built by the output bias, by the
+    # output weights (at the initial features) and by everything together, per logged step
+    result["zero"]["offset"] = {part: [_mean(o[part]) for o in offsets] for part in OffsetParts.PARTS}
+    if OFFSET_STEP in log_steps:  # the step the page quotes
+        at = log_steps.index(OFFSET_STEP)
+        result["zero"]["offset_at"] = {part: v[at] for part, v in result["zero"]["offset"].items()}
+        result["zero"]["offset_step"] = OFFSET_STEP
     result["final_ratio_mean"] = _mean([p / z for p, z in zip(result["prior"]["final"], result["zero"]["final"])])
     # paired per seed (same weights and minibatches): seeds where the prior run ends lower
     result["prior_lower"] = sum(p < z for p, z in zip(result["prior"]["final"], result["zero"]["final"]))
