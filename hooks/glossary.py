@@ -48,6 +48,8 @@ def load(path: Path = GLOSSARY) -> list[dict]:
         avoid = entry.get("avoid", [])
         if not isinstance(avoid, list) or not all(isinstance(a, str) and a for a in avoid):
             raise PluginError(f"{path.name}: {entry['zh']!r}: avoid must be a list of terms")
+        if "chapter" in entry and not (isinstance(entry["chapter"], str) and re.fullmatch(r"[a-z]+", entry["chapter"])):
+            raise PluginError(f"{path.name}: {entry['zh']!r}: chapter must name a page, e.g. symmetry")
         if "jieba" in entry and (not isinstance(entry["jieba"], int) or entry["jieba"] < 1):
             raise PluginError(f"{path.name}: {entry['zh']!r}: jieba must be a positive integer frequency")
     return entries
