@@ -2,8 +2,9 @@
 
 Runs on the rendered HTML of each chapter, so no chapter's Markdown carries the links: for
 every term of data/glossary.yml (in the page's language), its first occurrence in the body
-prose becomes ``<a class="glossary-term" href="…/glossary/#ANCHOR">`` (the anchors of
-hooks/glossary.py, the same in both languages). Never linked: text in headings, code, math,
+prose becomes ``<a class="glossary-term" href="…/glossary/#ANCHOR" title="DEFINITION">`` (the
+anchors of hooks/glossary.py, the same in both languages; the title is the glossary's one-line
+definition in the page's language, shown on hover). Never linked: text in headings, code, math,
 links, tables, figure captions, admonition titles, collapsible-block summaries, buttons and
 the search-only copies of formulas. A longer term wins over one it contains (orthogonal
 initialization before initialization); English matches ignore case and take a plural -s.
@@ -63,6 +64,8 @@ def patterns(entries: list[dict], lang: str) -> list[tuple[re.Pattern, str]]:
 def link_first_uses(html: str, entries: list[dict], lang: str, glossary_url: str) -> str:
     """``html`` with each term's first use in prose wrapped in a link to ``glossary_url#anchor``."""
     pats = patterns(entries, lang)
+    # the link's tooltip: the term's one-line definition in the page's language
+    titles = {anchor(e): e.get(f"{lang}_def", "") for e in entries}
     done: set[str] = set()
     stack: list[bool] = []  # per open element: is its text off limits?
     out = []
@@ -85,11 +88,12 @@ def link_first_uses(html: str, entries: list[dict], lang: str, glossary_url: str
         if any(stack) or len(done) == len(entries):
             out.append(piece)
             continue
-        out.append(_link_text(piece, pats, done, glossary_url))
+        out.append(_link_text(piece, pats, done, glossary_url, titles))
     return "".join(out)
 
 
-def _link_text(text: str, pats: list[tuple[re.Pattern, str]], done: set[str], glossary_url: str) -> str:
+def _link_text(text: str, pats: list[tuple[re.Pattern, str]], done: set[str], glossary_url: str,
+               titles: dict[str, str]) -> str:
     out, pos = [], 0
     while True:
         best = None
@@ -106,7 +110,8 @@ def _link_text(text: str, pats: list[tuple[re.Pattern, str]], done: set[str], gl
         m, target = best
         done.add(target)
         out.append(text[pos:m.start()])
-        out.append(f'<a class="glossary-term" href="{glossary_url}#{target}">{m.group(0)}</a>')
+        title = escape(titles.get(target, ""), quote=True)
+        out.append(f'<a class="glossary-term" href="{glossary_url}#{target}" title="{title}">{m.group(0)}</a>')
         pos = m.end()
 
 

@@ -1,6 +1,6 @@
 """Latin-only emphasis on Chinese pages is marked as English (``lang="en"``).
 
-Chinese is never set in italic (docs/assets/zh-typography.css makes emphasis upright, with
+Chinese is never set in italic (docs/assets/typography.css makes emphasis upright, with
 emphasis dots, on Chinese pages), but a journal or book title written in Latin letters
 inside a Chinese sentence (*Neural Computation*) is English text and keeps its italic:
 this hook gives such an ``<em>`` or ``<i>`` the attribute ``lang="en"``, which the

@@ -14,13 +14,13 @@ spec.loader.exec_module(links)
 from hooks.glossary import anchor, load  # noqa: E402
 
 CHAPTERS = ["symmetry", "variance", "schemes", "bias", "defaults", "beyond", "diagnose"]
-ENTRIES = [{"en": "initialization", "zh": "初始化"}, {"en": "orthogonal initialization", "zh": "正交初始化"},
+ENTRIES = [{"en": "initialization", "zh": "初始化", "en_def": "setting <the> parameters"}, {"en": "orthogonal initialization", "zh": "正交初始化"},
            {"en": "weight", "zh": "权重"}, {"en": "He (Kaiming) initialization", "zh": "He（Kaiming）初始化"}]
 
 
 def linked(html: str, lang: str = "en") -> list[tuple[str, str]]:
     out = links.link_first_uses(html, ENTRIES, lang, "../glossary/")
-    return re.findall(r'<a class="glossary-term" href="\.\./glossary/#([^"]+)">([^<]*)</a>', out)
+    return re.findall(r'<a class="glossary-term" href="\.\./glossary/#([^"]+)" title="[^"]*">([^<]*)</a>', out)
 
 
 def test_first_prose_use_only():
@@ -29,6 +29,11 @@ def test_first_prose_use_only():
             " orthogonal initialization, then initialization and weights again.</p>")
     assert linked(html) == [("weight", "Weights"), ("orthogonal-initialization", "orthogonal initialization"),
                             ("initialization", "initialization")]
+
+
+def test_the_link_carries_the_definition():
+    out = links.link_first_uses("<p>initialization</p>", ENTRIES, "en", "../glossary/")
+    assert 'title="setting &lt;the&gt; parameters"' in out
 
 
 def test_no_link_in_headings_code_math_tables_captions():

@@ -1,5 +1,5 @@
 """Chinese is never slanted: no element of a Chinese page whose own text holds Chinese
-characters has a computed ``font-style`` of italic or oblique (docs/assets/zh-typography.css,
+characters has a computed ``font-style`` of italic or oblique (docs/assets/typography.css,
 hooks/zh_emphasis.py), checked in headless Chromium on every Chinese page of the built site.
 English pages keep their italics, and so does a Latin title inside a Chinese page."""
 
