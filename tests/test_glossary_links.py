@@ -39,7 +39,8 @@ def test_the_link_carries_the_definition():
 def test_no_link_in_headings_code_math_tables_captions():
     for wrap in ("<h3>{}</h3>", "<pre><code>{}</code></pre>", '<span class="arithmatex"><math>{}</math></span>',
                  "<table><tr><td>{}</td></tr></table>", "<figure><figcaption>{}</figcaption></figure>",
-                 "<details><summary>{}</summary></details>", '<span class="math-search-text" hidden>{}</span>'):
+                 "<details><summary>{}</summary></details>", '<span class="math-search-text" hidden>{}</span>',
+                 "<blockquote><p>{}</p></blockquote>", '<div class="claim claim-wrong"><p>{}</p></div>'):
         assert linked(wrap.format("weight initialization")) == [], wrap
     assert linked("<p>权重初始化用正交初始化</p>", "zh") == [("weight", "权重"), ("initialization", "初始化"),
                                                          ("orthogonal-initialization", "正交初始化")]
@@ -50,7 +51,7 @@ class Prose(HTMLParser):
     """The article's text in order, as (text, glossary anchor or None, off-limits?) pieces."""
 
     SKIP = {"h1", "h2", "h3", "h4", "h5", "h6", "code", "pre", "math", "table", "figcaption", "summary", "a",
-            "script", "style", "svg", "button", "label"}
+            "script", "style", "svg", "button", "label", "blockquote", "q"}
 
     def __init__(self):
         super().__init__()
@@ -64,7 +65,7 @@ class Prose(HTMLParser):
         if tag == "article":
             self.inside = True
         target = attrs.get("href", "").split("#")[-1] if "glossary-term" in classes else None
-        skip = tag in self.SKIP or bool(classes & {"admonition-title", "arithmatex", "math-search-text"})
+        skip = tag in self.SKIP or bool(classes & {"admonition-title", "arithmatex", "math-search-text", "claim"})
         self.stack.append((tag, skip, target))
 
     def handle_endtag(self, tag):
