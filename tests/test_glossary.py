@@ -39,8 +39,20 @@ def test_table_per_language():
     entries = [{"en": "b term", "zh": "乙", "en_def": "B | b", "zh_def": "乙义"},
                {"en": "A term", "zh": "甲", "en_def": "A", "zh_def": "甲义"}]
     en, zh = glossary.table(entries, "en").splitlines(), glossary.table(entries, "zh").splitlines()
-    assert en[2] == "| A term | 甲 | A |" and en[3] == "| b term | 乙 | B \\| b |"  # sorted, pipes escaped
-    assert zh[2] == "| 乙 | b term | 乙义 |"                                      # data order
+    assert en[2] == '| <span id="a-term"></span>A term | 甲 | A |'  # sorted, with the anchor
+    assert en[3] == '| <span id="b-term"></span>b term | 乙 | B \\| b |'  # pipes escaped
+    assert zh[2] == '| <span id="b-term"></span>乙 | b term | 乙义 |'  # data order, the same anchor
+
+
+def test_anchors_are_ascii_and_the_same_in_both_languages(site_dir):
+    entries = glossary.load()
+    anchors = [glossary.anchor(e) for e in entries]
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", a) for a in anchors), anchors
+    assert glossary.anchor({"en": "root mean square (RMS)"}) == "root-mean-square-rms"
+    for prefix in ("", "zh/"):
+        page = (site_dir / prefix / "glossary" / "index.html").read_text(encoding="utf-8")
+        ids = re.findall(r'<span id="([^"]+)"></span>', page)
+        assert sorted(ids) == sorted(anchors), prefix
 
 
 def test_jieba_keeps_the_listed_words_whole():
