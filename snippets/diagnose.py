@@ -424,8 +424,8 @@ def format_table(report: dict) -> str:
     lr = report.get("lr")
     rows = report["layers"]
     flags = [_flag(r) for r in rows]
-    wn = max([12] + [len(r["label"]) for r in rows])      # whole names: no two rows read alike
-    wt = max([8] + [len(r["type"]) for r in rows])
+    wn = max([5] + [len(r["label"]) for r in rows])      # whole names: no two rows read alike
+    wt = max([4] + [len(r["type"]) for r in rows])
     wf = max([10] + [len(f) + 1 for f in flags])
     head = (f"{'layer':<{wn}} {'type':<{wt}} {'mean':>9} {'std':>9} {'sat/dead':>{wf}} {'grad std':>9} "
             f"{'|g|/|W|':>9}" + (f" {'lr|g|/|W|':>9}" if lr is not None else ""))

@@ -87,15 +87,16 @@ def train(init: str = "zero", activation: str = "tanh", *, steps: int = 3, lr: f
 
 def table(history: list[dict]) -> str:
     """The history as the fixed-width table shown on the page."""
-    def vec(v):
-        return "[" + " ".join(f"{x:6.3f}" for x in np.ravel(v)) + "]"
+    def vec(v):  # 7 characters a number: always a space before it, whatever its sign
+        return "".join(f"{x:7.3f}" for x in np.ravel(v))
 
-    lines = [f"{'step':>4}  {'loss':>6}  {'W1 row (unit 4)':<22}  {'W1 row (unit 5)':<22}  "
-             f"{'W2':<15}  {'b2':>6}"]
+    # 78 characters, so the whole table fits the page's column; b2, often the only value
+    # that moves, comes right after the loss
+    lines = [f"{'step':>4}{'loss':>8}{'b2':>7} {'W1 row (unit 4)':>21} {'W1 row (unit 5)':>21} {'W2':>14}"]
     for h in history:
         p = h["params"]
-        lines.append(f"{h['step']:>4}  {h['loss']:6.4f}  {vec(p['W1'][0]):<22}  {vec(p['W1'][1]):<22}  "
-                     f"{vec(p['W2']):<15}  {p['b2'][0]:6.3f}")
+        lines.append(f"{h['step']:>4}{h['loss']:8.4f}{p['b2'][0]:7.3f} {vec(p['W1'][0])} {vec(p['W1'][1])} "
+                     f"{vec(p['W2'])}")
     return "\n".join(lines)
 
 

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ["docs", "hooks", "overrides", "snippets", "data", "notebooks", "tools", "mkdocs.yml"]
+SOURCES = ["docs", "hooks", "overrides", "snippets", "data", "notebooks", "tools", "mkdocs.yml", "requirements.txt",
+           "constraints.txt"]
 
 
 def copy_project(dest: Path) -> Path:
