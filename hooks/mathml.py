@@ -239,11 +239,30 @@ def _tidy(el: ET.Element) -> None:
             el.insert(k + 1, space)
 
 
-@functools.lru_cache(maxsize=4096)  # the two languages share most formulas
-def tex_to_mathml(tex: str, display: bool = False) -> str:
-    """One formula (without its delimiters) as a ``<math>`` element."""
-    if not isinstance(tex, str) or not tex.strip():
-        raise MathError(f"tex: expected a non-empty TeX string, got {tex!r}")
+def lines_of(tex: str) -> list[list[str]]:
+    """A display formula's lines (split at ``\\\\``) and each line's cells (split at ``&``),
+    outside braces: ``a &= b \\\\ &= c`` is ``[["a ", "= b "], ["", "= c"]]``."""
+    rows, cells, piece, depth, i = [], [], [], 0, 0
+    while i < len(tex):
+        if tex.startswith("\\\\", i) and depth == 0:
+            rows.append(cells + ["".join(piece)])
+            cells, piece, i = [], [], i + 2
+            continue
+        if tex[i] == "\\":  # a command or an escaped character (\{, \&): kept whole
+            piece.append(tex[i:i + 2])
+            i += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(tex[i], 0)
+        if tex[i] == "&" and depth == 0:
+            cells.append("".join(piece))
+            piece = []
+        else:
+            piece.append(tex[i])
+        i += 1
+    return rows + [cells + ["".join(piece)]]
+
+
+def _converted(tex: str, display: bool) -> ET.Element:
     try:
         raw = convert(tex, display="block" if display else "inline")
     except Exception as err:  # latex2mathml's own errors name no formula
@@ -253,6 +272,42 @@ def tex_to_mathml(tex: str, display: bool = False) -> str:
         el.tag = el.tag.split("}", 1)[-1]  # no namespace in HTML
     if "xmlns" in root.attrib:
         del root.attrib["xmlns"]
+    return root
+
+
+def _table(rows: list[list[str]]) -> ET.Element:
+    """A display formula of several lines: one row each, in one centred column, or, where the
+    lines have an ``&``, in two columns that meet there (the left one flush right), as TeX's
+    ``aligned`` sets them. latex2mathml writes ``aligned`` and ``gathered`` as one row with
+    line-break spaces, which MathML Core does not break at."""
+    if any(len(cells) > 2 for cells in rows):
+        raise MathError("more than one & in a line: one alignment point per line")
+    aligned = any(len(cells) == 2 for cells in rows)
+    root = ET.Element("math", display="block")
+    table = ET.SubElement(root, "mtable", {"class": "wnz-lines", "displaystyle": "true"})  # \frac at full size
+    for cells in rows:
+        tr = ET.SubElement(table, "mtr")
+        cells = ([""] + cells if len(cells) == 1 else cells) if aligned else cells
+        for k, cell in enumerate(cells):
+            td = ET.SubElement(tr, "mtd", {"class": ("wnz-left-of-align", "wnz-right-of-align")[k]} if aligned else {})
+            # "{}" before the right cell: its "=" or "+" is between two operands, as in TeX
+            body = ("{}" + cell) if aligned and k == 1 else cell
+            if body.strip():
+                td.extend(list(_converted(body, display=True)))
+    return root
+
+
+@functools.lru_cache(maxsize=4096)  # the two languages share most formulas
+def tex_to_mathml(tex: str, display: bool = False) -> str:
+    """One formula (without its delimiters) as a ``<math>`` element; a display formula may
+    have several lines (``\\\\``), aligned at one ``&`` each."""
+    if not isinstance(tex, str) or not tex.strip():
+        raise MathError(f"tex: expected a non-empty TeX string, got {tex!r}")
+    rows = lines_of(tex) if display else [[tex]]
+    if len(rows) > 1 and "\\begin{" not in tex:
+        root = _table(rows)
+    else:
+        root = _converted(tex, display)
     _tidy(root)
     for el in root.iter():
         el.attrib.pop("_fn", None)

@@ -174,6 +174,34 @@ def test_display_and_inline():
     assert "xmlns" not in mathml.tex_to_mathml("x")  # HTML needs no namespace
 
 
+def test_lines_are_split_at_double_backslash_and_ampersand_outside_braces():
+    assert mathml.lines_of(r"a &= b \\ &= c") == [["a ", "= b "], [" ", "= c"]]
+    assert mathml.lines_of(r"\{a\&b\} = {x \\ y}") == [[r"\{a\&b\} = {x \\ y}"]]  # escaped, or in braces
+
+
+def test_a_display_formula_of_several_lines_is_a_table_of_lines():
+    """latex2mathml writes line breaks as <mspace linebreak>, which MathML Core ignores: the
+    formula stayed one line, wider than a phone."""
+    root = tree(r"x = a + b, \\ y = \frac{1}{2}", display=True)
+    (table,) = root
+    assert table.tag == "mtable" and table.get("displaystyle") == "true" and "wnz-lines" in table.get("class")
+    assert [[td.get("class") for td in tr] for tr in table] == [[None], [None]]  # one centred column
+    assert not root.findall(".//mspace[@linebreak]")
+    aligned = tree(r"E &= \sum_j x_j \\ &= n x", display=True)[0]
+    assert [[td.get("class") for td in tr] for tr in aligned] == [["wnz-left-of-align", "wnz-right-of-align"]] * 2
+    (first_op,) = [el for el in aligned[1][1].iter("mo")][:1]
+    assert first_op.text == "=" and first_op.get("lspace") is None  # between operands, spaced as a relation
+    assert tree(r"a \\ b").tag == "math" and len(tree(r"a \\ b", display=True)[0]) == 2
+    with pytest.raises(mathml.MathError, match="more than one & in a line"):
+        mathml.tex_to_mathml(r"a & b & c \\ d", display=True)
+
+
+def test_the_site_css_aligns_the_lines():
+    css = (ROOT / "docs" / "assets" / "extra.css").read_text(encoding="utf-8")
+    assert re.search(r"mtd\.wnz-left-of-align\s*\{\s*text-align:\s*right", css)
+    assert re.search(r"mtd\.wnz-right-of-align\s*\{\s*text-align:\s*left", css)
+
+
 @pytest.mark.parametrize("tex, message", [
     (r"\foo x", r"unknown command '\\foo'"),   # latex2mathml would print it as a letter
     (r"\frac{a}", "<mfrac> with 1 parts instead of 2"),

@@ -50,3 +50,28 @@ def test_a_wide_table_shows_it_scrolls_and_keeps_identifiers_whole(site_dir, lan
             assert fits and all("wnz-more" not in c for c in fits), fits
         finally:
             browser.close()
+
+
+def test_no_display_formula_is_wider_than_a_phone(site_dir):
+    """Long display formulas are set in several lines (hooks/mathml.py): none scrolls sideways
+    at 390 px, collapsed blocks opened (11 did per language before)."""
+    from test_reader_features import PAGES
+
+    sync_playwright = _browser_or_skip()
+    wide = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            tab = browser.new_context(viewport=PHONE).new_page()
+            tab.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+            for page in PAGES:
+                for lang in LANGS:
+                    tab.goto(page_path(site_dir, page, lang).as_uri(), wait_until="load")
+                    wide += [f"{page}.{lang}: {w}" for w in tab.evaluate("""() => {
+                        for (const d of document.querySelectorAll('details')) d.open = true;
+                        return [...document.querySelectorAll('.md-typeset div.arithmatex')]
+                          .filter(b => b.offsetParent && b.scrollWidth > b.clientWidth + 1)
+                          .map(b => `${b.scrollWidth}/${b.clientWidth} px: ${b.textContent.slice(0, 60)}`); }""")]
+        finally:
+            browser.close()
+    assert not wide, "display formulas wider than a 390 px phone:\n" + "\n".join(wide)
