@@ -363,24 +363,12 @@ def _shared_text_measure():
 RECORD = ".sha256.json"  # in each cache entry: the hash of each of its files when it was made
 
 
-def _hashes(folder: Path, name: str) -> dict[str, str]:
-    return {f: hashlib.sha256((folder / f).read_bytes()).hexdigest() for f in outputs(name) if (folder / f).is_file()}
-
-
 def damaged(folder: Path, name: str) -> str | None:
     """Why the cache entry ``folder`` of figure ``name`` cannot be used (a file missing, or
     changed since it was made: edited, truncated, swapped), or None when it is intact."""
-    try:
-        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return f"{folder / RECORD} missing or unreadable"
-    now = _hashes(folder, name)
-    for f in outputs(name):
-        if f not in now:
-            return f"{folder / f} missing"
-        if record.get(f) != now[f]:
-            return f"{folder / f} changed since it was made"
-    return None
+    from tools.cache_record import damaged as files_damaged
+
+    return files_damaged([folder / f for f in outputs(name)], folder / RECORD)
 
 
 def _generate_into_cache(names: list[str], device: str, cache_dir: Path) -> None:
@@ -390,7 +378,9 @@ def _generate_into_cache(names: list[str], device: str, cache_dir: Path) -> None
         tmp = cache_dir / name / f".tmp-{key}"
         shutil.rmtree(tmp, ignore_errors=True)
         generate(name, tmp, device)
-        (tmp / RECORD).write_text(json.dumps(_hashes(tmp, name), indent=1) + "\n", encoding="utf-8")
+        from tools.cache_record import record
+
+        record([tmp / f for f in outputs(name) if (tmp / f).is_file()], tmp / RECORD)
         target = cache_dir / name / key
         shutil.rmtree(target, ignore_errors=True)
         tmp.rename(target)
@@ -441,25 +431,10 @@ def ensure_cached(names: list[str], device: str, cache_dir: Path, jobs: int | No
     (default: one per CPU core), the longest first (``GROUP_COST_S``). Each figure
     computes single-threaded, so the numbers do not depend on how many run side by side.
     """
-    with _locked(cache_dir):
+    from tools.subprocesses import cache_lock
+
+    with cache_lock(cache_dir):
         return _ensure_cached(names, device, cache_dir, jobs)
-
-
-@contextlib.contextmanager
-def _locked(cache_dir: Path):
-    """One writer at a time: a second build waits here rather than write the same entries."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with open(cache_dir / ".lock", "w") as lock:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock
-            yield
-            return
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _ensure_cached(names: list[str], device: str, cache_dir: Path, jobs: int | None) -> dict[str, Path]:

@@ -451,3 +451,44 @@ def test_chinese_markdown_has_no_line_breaks_between_chinese_characters():
                 for a, b in zip(lines, lines[1:]):
                     joined = a.strip() and b.strip() and not a.lstrip().startswith("#")
                     assert not (joined and notebooks.CJK_RE.match(a.rstrip()[-1]) and notebooks.CJK_RE.match(b.strip()[0])), (name, a, b)
+
+
+# ---------------------------------------------------------------- the caches verified on reuse
+
+
+def test_a_harmed_cached_notebook_runs_again_and_says_which(tmp_path, monkeypatch):
+    """An executed notebook in the cache is reused only as it was written: an edited or
+    truncated one is executed again, and the log names the file."""
+    ran = []
+
+    def fake_execute(notebooks_, cwd):
+        ran.append(sorted(notebooks_))
+        return {k: nb for k, nb in notebooks_.items()}
+
+    monkeypatch.setattr(notebooks, "execute", fake_execute)
+    name, out, cache = NAMES[0], tmp_path / "out", tmp_path / "cache"
+    notebooks.build_all(out, cache, [name], log=lambda *a: None)
+    assert ran == [[f"en/{name}", f"zh/{name}"]]
+    notebooks.build_all(out, cache, [name], log=lambda *a: None)
+    assert len(ran) == 1, "an intact cache is reused"
+    entry = next(p for p in cache.glob("*.ipynb") if '"LANG = \\"zh\\"' in p.read_text(encoding="utf-8"))
+    entry.write_text(entry.read_text(encoding="utf-8")[:-200], encoding="utf-8")  # truncated
+    said = []
+    notebooks.build_all(out, cache, [name], log=said.append)
+    assert ran[-1] == [f"zh/{name}"] and any(f"{entry} changed since it was made" in s for s in said), said
+
+
+def test_a_harmed_prerendered_page_is_rendered_again(tmp_path):
+    import nbformat
+
+    nb = tmp_path / "n.ipynb"
+    nb.write_text(nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Hi")])))
+    settings = {"execute": False, "kernel_name": "", "theme": "light", "allow_errors": True, "show_input": True,
+                "no_input": False, "no_prompt": False, "remove_tag_config": {}, "highlight_extra_classes": "",
+                "include_requirejs": False, "custom_mathjax_url": "", "toc_depth": 6}
+    cache = tmp_path / "jupyter"
+    (target,) = notebooks.prerender([nb], settings, cache)
+    assert notebooks.prerender([nb], settings, cache) == []  # intact: reused
+    target.write_text(target.read_text(encoding="utf-8").replace("Hi", "Bye"), encoding="utf-8")  # edited
+    assert notebooks.prerender([nb], settings, cache) == [target]
+    assert "Bye" not in target.read_text(encoding="utf-8")

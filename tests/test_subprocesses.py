@@ -4,10 +4,13 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from tools import subprocesses
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # a helper that forks a worker, prints the worker's pid, then both sleep: as the figures do
 FORKER = ("import os, sys, time\n"
@@ -55,3 +58,17 @@ def test_run_returns_like_subprocess_run():
 def test_start_rejects_a_command_that_is_not_a_list_of_strings():
     with pytest.raises(ValueError, match="cmd: expected a non-empty list of strings"):
         subprocesses.start("python -c pass")
+
+
+def test_the_cache_lock_keeps_a_second_writer_waiting(tmp_path):
+    """Another process holding the lock of a cache folder makes this one wait until it lets go."""
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; sys.path.insert(0, sys.argv[1]); from tools.subprocesses import cache_lock\n"
+        "with cache_lock(sys.argv[2]):\n    print('held', flush=True); time.sleep(1.5)"),
+        str(ROOT), str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    start = time.monotonic()
+    with subprocesses.cache_lock(tmp_path):
+        waited = time.monotonic() - start
+    holder.wait(timeout=30)
+    assert waited > 0.5, f"entered after {waited:.2f} s while another process held the lock"

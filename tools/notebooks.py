@@ -37,7 +37,9 @@ from pathlib import Path
 
 import yaml
 
+from tools.cache_record import damaged, record
 from tools.standalone import bundle, requirements
+from tools.subprocesses import cache_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURE_CODE = [ROOT / "snippets" / "figures.py", ROOT / "snippets" / "plotting.py", ROOT / "tools" / "fonts.py"]
@@ -322,16 +324,25 @@ def build_all(out_dir: Path, cache_dir: Path, only: list[str] | None = None, log
     todo = names() if only is None else only
     built = {f"{lang}/{name}": build(name, lang) for name in todo for lang in LANGS}
     keys = {k: cache_key(nb) for k, nb in built.items()}
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    missing = {k: nb for k, nb in built.items() if not (cache_dir / f"{keys[k]}.ipynb").exists()}
-    if missing:
-        log(f"notebooks: executing {len(missing)} ({', '.join(missing)})")
-        work = cache_dir / "work"
-        work.mkdir(exist_ok=True)
-        for k, nb in execute(missing, work).items():
-            tmp = cache_dir / f"{keys[k]}.tmp"
-            tmp.write_text(nbformat.writes(nbformat.from_dict(nb)) + "\n", encoding="utf-8")
-            tmp.replace(cache_dir / f"{keys[k]}.ipynb")
+    with cache_lock(cache_dir):
+        missing = {}
+        for k, nb in built.items():
+            entry = cache_dir / f"{keys[k]}.ipynb"
+            why = damaged([entry], _record_of(entry)) if entry.exists() else None
+            if why:
+                log(f"notebooks: {k} runs again: {why}")
+            if why or not entry.exists():
+                missing[k] = nb
+        if missing:
+            log(f"notebooks: executing {len(missing)} ({', '.join(missing)})")
+            work = cache_dir / "work"
+            work.mkdir(exist_ok=True)
+            for k, nb in execute(missing, work).items():
+                entry = cache_dir / f"{keys[k]}.ipynb"
+                tmp = cache_dir / f"{keys[k]}.tmp"
+                tmp.write_text(nbformat.writes(nbformat.from_dict(nb)) + "\n", encoding="utf-8")
+                tmp.replace(entry)
+                record([entry], _record_of(entry))
     paths = {}
     for k in built:
         target = out_dir / f"{k}.ipynb"
@@ -353,24 +364,33 @@ def prerender(paths: list[Path], settings: dict, cache_dir: Path) -> list[Path]:
     hashes them with the notebook's bytes, so different options just miss the cache, and
     mkdocs-jupyter converts as before). Returns the cache files written.
     """
+    with cache_lock(cache_dir):
+        return [t for t in (_prerender_one(path, settings, cache_dir) for path in paths) if t is not None]
+
+
+def _prerender_one(path: Path, settings: dict, cache_dir: Path) -> Path | None:
+    """Render one notebook into the cache; None when its entry is there and intact."""
     from mkdocs_jupyter import convert
     from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path, _get_nb_toc_tokens
 
-    written = []
-    for path in paths:
-        target = _get_cache_path(cache_dir, _compute_cache_key(str(path), settings, settings["execute"]))
-        if target.exists():
-            continue
-        body = convert.nb2html(str(path), execute=settings["execute"], **{key: settings[key] for key in (
-            "kernel_name", "theme", "allow_errors", "show_input", "no_input", "no_prompt",
-            "remove_tag_config", "highlight_extra_classes", "include_requirejs", "custom_mathjax_url")})
-        toc_tokens, title = _get_nb_toc_tokens(str(path), settings["toc_depth"])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"content": body, "toc_tokens": toc_tokens, "title": title}), encoding="utf-8")
-        tmp.replace(target)
-        written.append(target)
-    return written
+    target = _get_cache_path(cache_dir, _compute_cache_key(str(path), settings, settings["execute"]))
+    if target.exists() and not damaged([target], _record_of(target)):
+        return None
+    body = convert.nb2html(str(path), execute=settings["execute"], **{key: settings[key] for key in (
+        "kernel_name", "theme", "allow_errors", "show_input", "no_input", "no_prompt",
+        "remove_tag_config", "highlight_extra_classes", "include_requirejs", "custom_mathjax_url")})
+    toc_tokens, title = _get_nb_toc_tokens(str(path), settings["toc_depth"])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"content": body, "toc_tokens": toc_tokens, "title": title}), encoding="utf-8")
+    tmp.replace(target)
+    record([target], _record_of(target))
+    return target
+
+
+def _record_of(entry: Path) -> Path:
+    """Where the hash of a cache entry is kept: beside it (mkdocs-jupyter evicts only *.json)."""
+    return entry.with_name(entry.name + ".sha256")
 
 
 def main(argv: list[str] | None = None) -> int:

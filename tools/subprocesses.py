@@ -11,9 +11,11 @@ here: SIGTERM, then SIGKILL after ``GRACE_S``.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 GRACE_S = 5.0
 _live: set[subprocess.Popen] = set()
@@ -75,3 +77,22 @@ def _stop_all() -> None:
     for proc in list(_live):
         if proc.poll() is None:
             stop(proc)
+
+
+@contextlib.contextmanager
+def cache_lock(cache_dir: Path):
+    """One writer of ``cache_dir`` at a time: a second build waits here rather than write
+    the same entries (the figure and the notebook caches)."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / ".lock", "w") as lock:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            yield
+            return
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
