@@ -143,7 +143,7 @@ def serve() -> None:
 
     # imported now, not lazily inside a call: a time limit that interrupts an import leaves a
     # half-imported module behind for every later call
-    for name in ("torch._dynamo", "matplotlib.pyplot", "sklearn.datasets", "sympy"):
+    for name in ("torch._dynamo", "matplotlib.pyplot", "sklearn.datasets", "sympy", "nbformat"):
         importlib.import_module(name)
     torch.set_num_threads(1)
     while True:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import os
 import pickle
 import subprocess
 import sys
@@ -81,7 +82,9 @@ KIND_OF = {
     "snippets.checks.probability.value": "probability", "snippets.checks.one_of.value": "name",
     "snippets.checks.distinct.values": "seeds",
     "snippets.plotting.log_label.value": "finite", "snippets.plotting.plain_number.value": "finite",
-    "snippets.tiny_net.train.steps": "count", "snippets.propagation.theory.std": "non_negative",
+    "snippets.tiny_net.train.steps": "count",
+    # a device name only (a cache key; a NumPy computation): "cuda" is valid without CUDA
+    "snippets.figures.cache_key.device": "device_name", "snippets.saddle_point.zero_point_data.device": "device_name", "snippets.propagation.theory.std": "non_negative",
     "snippets.perturbed_symmetry.eps_key.eps": "non_negative",
 }
 NOT_FUZZED = {"allowed"}  # a set the caller chooses
@@ -95,13 +98,15 @@ VALID = {
     "bound": 1.0, "std": 1.0, "depth": 3, "length": 5, "bias_std": 0.1, "seed": 0, "stream": 0,
     "bias": 0.0, "gain": 1.0, "gains": (1.0,), "seeds": (0,), "schemes": ("he",), "sizes": [4, 4, 2],
     "device": "cpu", "dtype": torch.float32, "steps": 2, "batch_size": 4, "shape": (4, 3),
-    "value": 1, "values": (0,), "allowed": ("a", "b"), "z": torch.ones(8, 4), "tensor": torch.ones(4, 3),
+    "value": 1, "values": (0,), "allowed": ("a", "b"), "z": torch.ones(2, 8, 4), "tensor": torch.ones(4, 3),
 }
+NO_VALUE = inspect.Parameter.empty
 VALID_FOR = {
     "snippets.torch_default.relu_stack.init": "default", "snippets.torch_default.theory.init": "default",
     "snippets.lstm_forget.make_model.init": "default", "snippets.residual_init.init_params.schemes": ("he",),
     "snippets.he_deep_relu.init_weights.schemes": ("he",), "snippets.figures.source_files.name": "tanh_gain",
     "snippets.figures.cache_key.name": "tanh_gain", "snippets.figures.outputs.name": "tanh_gain",
+    "snippets.framework_defaults.check_samples.values": NO_VALUE,  # needs a torch Init object
     "snippets.checks.one_of.value": "a", "snippets.init_schemes.scheme_std.scheme": "kaiming", "snippets.checks.resolve_dtype.dtype": "float32",
 }
 
@@ -117,13 +122,14 @@ def bad_values(kind: str, optional: bool) -> st.SearchStrategy:
         "size": st.one_of(st.integers(max_value=0), st.sampled_from([*HUGE, 2.5, "4", True, NAN, *none])),
         "count": st.one_of(st.integers(max_value=-1), st.sampled_from([2.5, "4", True, NAN])),
         "seed": st.one_of(st.integers(max_value=-1), st.sampled_from([2**64, 2**70, 1.5, "0", NAN, *none])),
-        "threads": st.one_of(st.integers(max_value=0), st.sampled_from([10**8, 2**40, 1.5, "2"])),
+        "threads": st.one_of(st.integers(max_value=0), st.sampled_from([(os.cpu_count() or 1) + 1, 10**8, 1.5, "2"])),
         "positive": st.one_of(st.floats(max_value=0), st.sampled_from([NAN, INF, "0.1", *none])),
         "non_negative": st.one_of(neg_float, st.sampled_from([NAN, INF, -INF, "0.1", *none])),
         "probability": st.one_of(neg_float, st.floats(min_value=1), st.sampled_from([NAN, "0.5"])),
         "finite": st.sampled_from([NAN, INF, -INF, "1.0", *none]),
         "name": st.one_of(st.text(max_size=6).map("no_such_{}".format), st.sampled_from(["", 3, *none])),
         "device": st.sampled_from(["tpu", "cuda:99", "", "cpu:x", 3, None, *cuda]),
+        "device_name": st.sampled_from(["tpu", "", "cpu:x", 3, None]),
         "dtype": st.sampled_from([torch.int64, torch.int32, torch.bool, "int64", 7]),
         "shape": st.sampled_from([(), (0, 4), (-1, 3), (2.5, 3), "ab", 4]),
         "seeds": st.one_of(st.lists(st.integers(max_value=-1), min_size=1, max_size=3),
@@ -275,7 +281,8 @@ CLI_BAD = {
     "seed": ["-1", str(2**64), "x"], "threads": ["0", "100000000"],
     "positive": ["0", "-1", "nan", "inf", "x"], "non_negative": ["-1", "nan", "inf"],
     "probability": ["1", "-0.1", "nan"], "finite": ["nan", "inf"], "name": ["no_such"],
-    "names": ["no_such"], "device": ["tpu", "cuda:99", *([] if torch.cuda.is_available() else ["cuda"])],
+    "names": ["no_such"], "seeds": ["-1", str(2**64), "x"], "sizes": ["0", "-1", "x"], "dtype": ["int64", "x"],
+    "device": ["tpu", "cuda:99", *([] if torch.cuda.is_available() else ["cuda"])],
 }
 
 
@@ -283,8 +290,8 @@ def cli_cases(worker) -> list:
     cases = []
     for module in CLI_MODULES:
         for opt in worker.ask(("options", module)):
-            kind = "path" if opt["dest"] in ("out", "out_dir") else KINDS.get(
-                f"{opt['dest']}:{opt['type']}", KINDS.get(opt["dest"]))
+            typed = f"{opt['dest']}:{opt['type']}" if opt["nargs"] is None else opt["dest"]  # a list
+            kind = "path" if opt["dest"] in ("out", "out_dir") else KINDS.get(typed, KINDS.get(opt["dest"]))
             if opt["takes_value"] and kind:
                 cases.append((module, opt["flags"][-1], opt["dest"], kind))
     return cases
