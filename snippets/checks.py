@@ -3,19 +3,17 @@
 One line per argument: ``width = positive_int("width", width)``. Each check returns the
 value or raises ValueError naming the argument, what was expected and what was given;
 names are checked against their set (no fall-through to a default), numbers are finite
-and in range, sizes bounded. ``parser``/``arg``/``command_line`` give every module's
-command line the same one-line errors (exit 2). torch is imported only by the checks
-that need it, so NumPy-only modules can use the others.
+and in range, sizes bounded. ``parser``/``arg`` give every module's command line the
+same one-line errors (exit 2). torch is imported only by the checks that need it, so
+NumPy-only modules can use the others.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import math
 import os
 import re
-import sys
 
 DTYPES = ("float32", "float64")
 
@@ -181,6 +179,8 @@ def float_tensor(name: str, value: object, dims=None) -> torch.Tensor:
     if not isinstance(value, torch.Tensor) or not value.is_floating_point():
         got = f"a tensor of {value.dtype}" if isinstance(value, torch.Tensor) else type(value).__name__
         raise ValueError(f"{name}: expected a floating-point tensor, got {got}")
+    if value.numel() == 0:
+        raise ValueError(f"{name}: expected a non-empty tensor, got shape {tuple(value.shape)}")
     dims = range(dims, dims + 1) if isinstance(dims, int) else dims
     if dims is not None and value.dim() not in dims:
         want = dims.start if len(dims) == 1 else f"{dims.start} to {dims.stop - 1}"
@@ -213,19 +213,6 @@ def arg(check, parse=int):
         return value
     convert.__name__ = check.__name__
     return convert
-
-
-def command_line(main):
-    """Decorator for a module's ``main``: a bad value the checks reject (a ValueError or
-    TypeError) exits 2 with that one line, not a traceback."""
-    @functools.wraps(main)
-    def run(argv: list[str] | None = None):
-        try:
-            return main(argv)
-        except (ValueError, TypeError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            raise SystemExit(2) from None
-    return run
 
 
 def main(argv: list[str] | None = None) -> None:
