@@ -24,19 +24,28 @@ what the module itself built); an argument is fuzzed when ``KINDS`` knows its ki
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import inspect
 import math
 import os
 import pickle
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, configuration, given, settings
 from hypothesis import strategies as st
+
+# nothing written into the repository: no example database (database=None below), and
+# Hypothesis' other files (its cache of the code's constants) go to a temporary folder
+_HOME = tempfile.mkdtemp(prefix="hypothesis-")
+atexit.register(shutil.rmtree, _HOME, True)
+configuration.set_hypothesis_home_dir(_HOME)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "bad_input_worker.py"
