@@ -64,7 +64,8 @@ OPTIMIZERS = ("sgd", "adam")
 
 def generator(seed: int, stream: int) -> torch.Generator:
     """Seed s, stream k: weights (0), biases (1), minibatch order (2) never share numbers."""
-    seed, stream = non_negative_int("seed", seed, most=2**59), non_negative_int("stream", stream, most=15)
+    # 16 * seed + stream within torch's seeds
+    seed, stream = non_negative_int("seed", seed, most=2**59 - 1), non_negative_int("stream", stream, most=15)
     return torch.Generator().manual_seed(16 * seed + stream)
 
 
@@ -182,7 +183,8 @@ def init_start(weights: str, bias_std: float, *, sizes, seed: int, dtype=torch.f
     "zero": all weights 0. The biases of one seed are one standard-normal draw scaled
     by bias_std, so starts that differ only in bias_std differ only by that factor.
     """
-    weights, bias_std = one_of("weights", weights, ("random", "constant", "zero")), non_negative_float("bias_std", bias_std)
+    weights = one_of("weights", weights, ("random", "constant", "zero"))
+    bias_std = non_negative_float("bias_std", bias_std)
     sizes, dtype = numbers("sizes", sizes, positive_int, least=2), resolve_dtype(dtype)
     g_w, g_b = generator(seed, 0), generator(seed, 1)
     ws, bs = [], []
@@ -434,7 +436,8 @@ def train_relu(*, biases=RELU_BIASES, lrs=RELU_LRS, seeds=RELU_SEEDS, width: int
     """Train 64 -> hidden x width -> 10 ReLU nets (He init) for every (bias, lr, seed) with
     plain minibatch SGD; after every epoch count the dead units and the loss on all 1797
     images. Nets of one seed share weights and minibatch order."""
-    biases, lrs, seeds = numbers("biases", biases, non_negative_float, unique=True), numbers("lrs", lrs, positive_float, unique=True), distinct("seeds", seeds)
+    biases = numbers("biases", biases, non_negative_float, unique=True)
+    lrs, seeds = numbers("lrs", lrs, positive_float, unique=True), distinct("seeds", seeds)
     width, hidden, epochs, batch_size = (positive_int(k, v) for k, v in (
         ("width", width), ("hidden", hidden), ("epochs", epochs), ("batch_size", batch_size)))
     dev, dt = resolve_device(device), resolve_dtype(dtype)

@@ -74,7 +74,7 @@ def teacher_data(n: int, *, d: int = 4, seed: int = 0, split: int = 0, dtype=tor
     if split not in (0, 1):
         raise ValueError(f"split: expected 0 (training) or 1 (test), got {split!r}")
     dt, dev = resolve_dtype(dtype), resolve_device(device)
-    g = torch.Generator().manual_seed(non_negative_int("seed", seed, most=2**61))
+    g = torch.Generator().manual_seed(non_negative_int("seed", seed, most=2**61))  # 2 * seed + ... below
     directions = torch.linalg.qr(torch.randn(d, 2, generator=g, dtype=torch.float64))[0]
     g = torch.Generator().manual_seed(2 * seed + split + 1_000_003)  # its own stream per split
     x = torch.randn(n, d, generator=g, dtype=torch.float64)  # float64 on the CPU, then cast

@@ -103,7 +103,7 @@ FULL_EPOCHS = 200             # figure_data(full=True)
 def generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
     """Seed s draws the weights from stream 2s and the minibatch order from 2s + 1:
     no random number is used twice, within a seed or across seeds."""
-    seed = non_negative_int("seed", seed, most=2**62 - 1)
+    seed = non_negative_int("seed", seed, most=2**62 - 1)  # 2 * seed + 1 within torch's seeds
     return torch.Generator().manual_seed(2 * seed), torch.Generator().manual_seed(2 * seed + 1)
 
 

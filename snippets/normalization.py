@@ -76,7 +76,7 @@ COMPENSATED_GAINS = (0.25, 1.0, 4.0)   # the run with lr * g^2 for the hidden we
 
 def generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
     """Seed s draws the weights from stream 2s and the minibatch order from 2s + 1."""
-    seed = non_negative_int("seed", seed, most=2**62 - 1)
+    seed = non_negative_int("seed", seed, most=2**62 - 1)  # 2 * seed + 1 within torch's seeds
     return torch.Generator().manual_seed(2 * seed), torch.Generator().manual_seed(2 * seed + 1)
 
 
@@ -190,7 +190,8 @@ def at_init(*, norms=NORMS, gains=GAINS, seeds=SEEDS, depth: int = DEFAULTS["dep
     (the relative size of an SGD step, per unit of learning rate)."""
     norms = distinct("norms", (norms,) if isinstance(norms, str) else norms, NORMS)
     gains, seeds = numbers("gains", gains, positive_float, unique=True), distinct("seeds", seeds)
-    depth, width, images = positive_int("depth", depth, most=1000), positive_int("width", width), positive_int("images", images)
+    depth, width = positive_int("depth", depth, most=1000), positive_int("width", width)
+    images = positive_int("images", images)
     eps = positive_float("eps", eps)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     x, y = load_digits(dtype=dt, device=dev)

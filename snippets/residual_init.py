@@ -82,7 +82,7 @@ WAKE_STEPS = 3    # gradients recorded at SGD steps 0, 1, 2
 
 def generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
     """Seed s draws the weights from stream 2s and the minibatch order from 2s + 1."""
-    seed = non_negative_int("seed", seed, most=2**62 - 1)
+    seed = non_negative_int("seed", seed, most=2**62 - 1)  # 2 * seed + 1 within torch's seeds
     return torch.Generator().manual_seed(2 * seed), torch.Generator().manual_seed(2 * seed + 1)
 
 

@@ -119,7 +119,8 @@ FIGURES = {"zero_point_hessian": ("zero_point_data", "plot_zero_point")}  # see 
 
 def main(argv: list[str] | None = None) -> None:
     cli = parser(__doc__)
-    cli.add_argument("--directions", type=arg(positive_int), default=400, help="ReLU: structured and random directions each")
+    cli.add_argument("--directions", type=arg(positive_int), default=400,
+                     help="ReLU: structured and random directions each")
     cli.add_argument("--seed", type=arg(random_seed), default=0)
     args = cli.parse_args(argv)
     data = zero_point_data(n_directions=args.directions, seed=args.seed)

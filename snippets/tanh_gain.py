@@ -32,7 +32,8 @@ def fixed_point(gain: float, *, q0: float = 1.0, tol: float = 1e-12, max_layers:
     q > 0 (the iteration creeps there like 1/(2l), too slowly to run to the end).
     """
     g2, q, tol = positive_float("gain", gain) ** 2, positive_float("q0", q0), positive_float("tol", tol)
-    second, slope, max_layers = *MOMENTS["tanh"], positive_int("max_layers", max_layers)
+    max_layers = positive_int("max_layers", max_layers)
+    second, slope = MOMENTS["tanh"]
     if g2 <= 1:
         return {"gain": gain, "q": 0.0, "rms_x": 0.0, "chi": g2 * slope(0.0)}
     for _ in range(max_layers):
