@@ -287,7 +287,7 @@ def test_the_functions_named_in_issue_18_are_covered():
 CLI_MODULES = [m for m in MODULES if "\ndef main(" in (ROOT / (m.replace(".", "/") + ".py")).read_text()]
 CLI_BAD = {
     "size": ["0", "-1", "x", "2.5", "1000000000000"], "count": ["-1", "x"],
-    "seed": ["-1", str(2**64), "x"], "threads": ["0", "100000000"],
+    "seed": ["-1", str(2**64), "x"], "threads": ["0", str((os.cpu_count() or 1) + 1), "100000000"],
     "positive": ["0", "-1", "nan", "inf", "x"], "non_negative": ["-1", "nan", "inf"],
     "probability": ["1", "-0.1", "nan"], "finite": ["nan", "inf"], "name": ["no_such"],
     "names": ["no_such"], "seeds": ["-1", str(2**64), "x"], "sizes": ["0", "-1", "x"], "dtype": ["int64", "x"],
