@@ -60,8 +60,9 @@ import time
 
 import torch
 
-from snippets.checks import (arg, distinct, finite_float, float_tensor, non_negative_int, numbers, one_of, parser,
-                             positive_float, positive_int, probability, resolve_device, resolve_dtype, threads)
+from snippets.checks import (arg, distinct, finite_float, float_tensor, non_negative_float, non_negative_int, numbers,
+                             one_of, parser, positive_float, positive_int, probability, resolve_device, resolve_dtype,
+                             threads)
 from snippets.digits import load_digits
 
 N_CLASSES = 10
@@ -106,7 +107,7 @@ def normalize_by_hand(z: torch.Tensor, norm: str, eps: float) -> torch.Tensor:
     mode: the batch's own statistics); LayerNorm: each example over its units.
     Either way (a z - mean(a z)) / sqrt(var(a z) + eps) = (z - mean z) / sqrt(var z + eps / a^2):
     scaling the weights before it by a > 0 changes nothing but the weight of eps."""
-    z, norm, eps = float_tensor("z", z, dims=3), one_of("norm", norm, NORMS), positive_float("eps", eps)
+    z, norm, eps = float_tensor("z", z, dims=3), one_of("norm", norm, NORMS), non_negative_float("eps", eps)
     if norm == "none":
         return z
     dim = 1 if norm == "batchnorm" else 2
@@ -119,7 +120,7 @@ def normalize(z: torch.Tensor, norm: str, eps: float) -> torch.Tensor:
     """The same as ``normalize_by_hand`` (to float32 rounding) with torch's fused
     kernels, several times faster forward and backward. For BatchNorm each (network,
     unit) pair becomes one channel of F.batch_norm."""
-    z, norm, eps = float_tensor("z", z, dims=3), one_of("norm", norm, NORMS), positive_float("eps", eps)
+    z, norm, eps = float_tensor("z", z, dims=3), one_of("norm", norm, NORMS), non_negative_float("eps", eps)
     if norm == "none":
         return z
     if norm == "layernorm":

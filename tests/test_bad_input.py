@@ -95,6 +95,8 @@ KIND_OF = {
     # a device name only (a cache key; a NumPy computation): "cuda" is valid without CUDA
     "snippets.figures.cache_key.device": "device_name", "snippets.saddle_point.zero_point_data.device": "device_name", "snippets.propagation.theory.std": "non_negative",
     "snippets.perturbed_symmetry.eps_key.eps": "non_negative",
+    # eps = 0 shows on the page that the scale then drops out exactly
+    "snippets.normalization.normalize_by_hand.eps": "non_negative", "snippets.normalization.normalize.eps": "non_negative",
 }
 NOT_FUZZED = {"allowed"}  # a set the caller chooses
 
