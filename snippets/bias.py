@@ -51,14 +51,13 @@ steps), but the 64 output weights, which move together (about lr * sum_i mean h_
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
 import torch
 
-from snippets.checks import (distinct, non_negative_float, non_negative_int, one_of, positive_float, positive_int,
-                             resolve_device, resolve_dtype)
+from snippets.checks import (arg, distinct, finite_float, non_negative_float, non_negative_int, numbers, one_of, parser,
+                             positive_float, positive_int, random_seed, resolve_device, resolve_dtype, sequence)
 from snippets.digits import load_digits
 
 N_CLASSES = 10
@@ -69,17 +68,9 @@ OPTIMIZERS = ("sgd", "adam")
 
 def generator(seed: int, stream: int) -> torch.Generator:
     """Seed s, stream k: weights (0), biases (1), minibatch order (2) never share numbers."""
+    # 16 * seed + stream within torch's seeds
+    seed, stream = non_negative_int("seed", seed, most=2**59 - 1), non_negative_int("stream", stream, most=15)
     return torch.Generator().manual_seed(16 * seed + stream)
-
-
-def _floats(name: str, values, check=non_negative_float) -> tuple[float, ...]:
-    try:
-        values = tuple(values)
-    except TypeError:
-        raise ValueError(f"{name}: expected a non-empty sequence of numbers, got {values!r}") from None
-    if not values or len(set(values)) != len(values):
-        raise ValueError(f"{name}: expected a non-empty sequence without repeats, got {values!r}")
-    return tuple(check(name, v) for v in values)
 
 
 def _finite(values: list[float]) -> list[float | None]:
@@ -93,7 +84,7 @@ def _finite(values: list[float]) -> list[float | None]:
 
 def forward(ws, bs, x, activation: str) -> tuple[list[torch.Tensor], torch.Tensor]:
     """Inputs of every layer [x, h_1, ..., h_L] and the outputs; x is (networks, batch, n_in)."""
-    acts = [x]
+    acts, activation = [x], one_of("activation", activation, ACTIVATIONS)
     for w, b in zip(ws[:-1], bs[:-1]):
         z = torch.baddbmm(b, acts[-1], w.mT)
         acts.append(z.tanh_() if activation == "tanh" else z.relu_())
@@ -102,7 +93,7 @@ def forward(ws, bs, x, activation: str) -> tuple[list[torch.Tensor], torch.Tenso
 
 def backward(ws, acts, delta, activation: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """[(dL/dW_l, dL/db_l)] for every layer; ``delta`` = dL/d(outputs)."""
-    grads = [None] * len(ws)
+    grads, activation = [None] * len(ws), one_of("activation", activation, ACTIVATIONS)
     for l in reversed(range(len(ws))):
         grads[l] = (torch.bmm(delta.mT, acts[l]), delta.sum(1, keepdim=True))
         if l > 0:  # f'(z) from f(z): tanh' = 1 - tanh^2, relu' = 1 where relu > 0
@@ -118,7 +109,7 @@ def loss_and_delta(kind: str, out: torch.Tensor, target: torch.Tensor) -> tuple[
     softmax: cross-entropy, target one-hot; sigmoid: binary cross-entropy, target 0/1;
     mse: mean squared error.
     """
-    n = out.shape[1]
+    n, kind = out.shape[1], one_of("kind", kind, LOSSES)
     if kind == "softmax":
         logp = out.log_softmax(-1)
         return -(logp * target).sum(-1).double().mean(1), (logp.exp() - target) / n
@@ -134,7 +125,7 @@ class Optimizer:
     batched tensors; ``lr`` is a number or one value per network."""
 
     def __init__(self, kind: str, params: list[torch.Tensor], lr):
-        self.kind, self.params, self.t = kind, params, 0
+        self.kind, self.params, self.t = one_of("kind", kind, OPTIMIZERS), params, 0
         self.lr = lr if not torch.is_tensor(lr) else lr.view(-1, 1, 1)
         if kind == "adam":
             self.m = [torch.zeros_like(p) for p in params]
@@ -156,6 +147,8 @@ class Optimizer:
 def minibatches(seeds, n: int, batch_size: int, steps: int, device) -> torch.Tensor:
     """Indices (steps, seeds, batch): each seed walks through its own shuffles of the data
     set, a new one each epoch (the last incomplete batch of an epoch is dropped)."""
+    seeds, n, steps = distinct("seeds", seeds), positive_int("n", n), positive_int("steps", steps)
+    batch_size, device = positive_int("batch_size", batch_size, most=n), resolve_device(device)
     per_epoch = n // batch_size
     epochs = -(-steps // per_epoch)
     out = []
@@ -194,6 +187,9 @@ def init_start(weights: str, bias_std: float, *, sizes, seed: int, dtype=torch.f
     "zero": all weights 0. The biases of one seed are one standard-normal draw scaled
     by bias_std, so starts that differ only in bias_std differ only by that factor.
     """
+    weights = one_of("weights", weights, ("random", "constant", "zero"))
+    bias_std = non_negative_float("bias_std", bias_std)
+    sizes, dtype = numbers("sizes", sizes, positive_int, least=2), resolve_dtype(dtype)
     g_w, g_b = generator(seed, 0), generator(seed, 1)
     ws, bs = [], []
     for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -235,14 +231,14 @@ def first_steps(*, bias_stds=(0.1, 0.01, 0.001), seed: int = 0, width: int = SYM
     few steps, on all 1797 images. Per step: relative spread of the hidden units'
     incoming weights (rows of W1) and outgoing weights (columns of W2), and the
     singular values of W1 over the largest."""
-    bias_stds = _floats("bias_stds", bias_stds)
+    bias_stds = numbers("bias_stds", bias_stds, non_negative_float, unique=True)
     width, steps, n_singular = (positive_int(k, v) for k, v in
                                 (("width", width), ("steps", steps), ("n_singular", n_singular)))
     lr, activation = positive_float("lr", lr), one_of("activation", activation, ACTIVATIONS)
     dev = resolve_device(device)
     x, y = load_digits(dtype=torch.float64, device=dev)
     sizes = [x.shape[1], width, N_CLASSES]
-    nets = [init_start("constant", s, sizes=sizes, seed=non_negative_int("seed", seed)) for s in bias_stds]
+    nets = [init_start("constant", s, sizes=sizes, seed=random_seed("seed", seed)) for s in bias_stds]
     ws = [torch.stack([n[0][l] for n in nets]).to(dev) for l in range(2)]
     bs = [torch.stack([n[1][l] for n in nets]).unsqueeze(1).to(dev) for l in range(2)]
     M = len(bias_stds)
@@ -273,11 +269,7 @@ def train_symmetry(*, starts=SYMMETRY_STARTS, seeds=(0, 1, 2, 3, 4), width: int 
     """Train 64 -> width -> 10 nets from each start and seed with minibatch SGD (no
     momentum); log the loss on all 1797 images, the relative spread of the hidden units'
     incoming weights and the singular values of W1 at the steps ``log_steps``."""
-    for name in starts:
-        one_of("starts", name, STARTS)
-    starts, seeds = tuple(starts), distinct("seeds", seeds)
-    if len(set(starts)) != len(starts) or not starts:
-        raise ValueError(f"starts: expected names without repeats, got {starts!r}")
+    starts, seeds = distinct("starts", starts, STARTS), distinct("seeds", seeds)
     width, steps, batch_size = (positive_int(k, v) for k, v in
                                 (("width", width), ("steps", steps), ("batch_size", batch_size)))
     lr, activation = positive_float("lr", lr), one_of("activation", activation, ACTIVATIONS)
@@ -384,7 +376,8 @@ RELU_SEEDS = tuple(range(8))
 def init_relu(bias: float, seed: int, sizes, *, dtype=torch.float32):
     """He normal weights (std sqrt(2 / fan_in)); every hidden bias = ``bias``, output bias 0.
     The weights depend on the seed only: nets with different biases are paired."""
-    g = generator(seed, 0)
+    bias, sizes = finite_float("bias", bias), numbers("sizes", sizes, positive_int, least=2)
+    g, dtype = generator(seed, 0), resolve_dtype(dtype)
     ws = [torch.randn(n_out, n_in, generator=g, dtype=dtype) * math.sqrt(2 / n_in)
           for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     bs = [torch.full((n_out,), bias if l < len(sizes) - 2 else 0.0, dtype=dtype)
@@ -405,7 +398,7 @@ def dead_at_init(*, biases=(0.0, 0.01, 0.1, 0.5), seeds=tuple(range(24)), width:
     """Forward pass only, many seeds: the fraction of dead units per layer for each hidden
     bias (same weights for every bias), and the share of the mean in the mean square of
     each layer's outputs, |mean_k h_k|^2 / mean_k |h_k|^2."""
-    biases, seeds = _floats("biases", biases), distinct("seeds", seeds)
+    biases, seeds = numbers("biases", biases, non_negative_float, unique=True), distinct("seeds", seeds)
     width, hidden = positive_int("width", width), positive_int("hidden", hidden)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     x, _ = load_digits(dtype=dt, device=dev)
@@ -447,7 +440,8 @@ def train_relu(*, biases=RELU_BIASES, lrs=RELU_LRS, seeds=RELU_SEEDS, width: int
     """Train 64 -> hidden x width -> 10 ReLU nets (He init) for every (bias, lr, seed) with
     plain minibatch SGD; after every epoch count the dead units and the loss on all 1797
     images. Nets of one seed share weights and minibatch order."""
-    biases, lrs, seeds = _floats("biases", biases), _floats("lrs", lrs, positive_float), distinct("seeds", seeds)
+    biases = numbers("biases", biases, non_negative_float, unique=True)
+    lrs, seeds = numbers("lrs", lrs, positive_float, unique=True), distinct("seeds", seeds)
     width, hidden, epochs, batch_size = (positive_int(k, v) for k, v in (
         ("width", width), ("hidden", hidden), ("epochs", epochs), ("batch_size", batch_size)))
     dev, dt = resolve_device(device), resolve_dtype(dtype)
@@ -594,6 +588,8 @@ def output_bias(task: str, target: torch.Tensor) -> tuple[torch.Tensor, float]:
 def init_prior_net(bias, seed: int, sizes, *, out_std: float | None = None, dtype=torch.float32):
     """He normal hidden layer, LeCun normal output layer (std 1/sqrt(fan_in)) or std
     ``out_std``; hidden bias 0, output bias ``bias``."""
+    sizes, dtype = numbers("sizes", sizes, positive_int, least=3), resolve_dtype(dtype)
+    out_std = None if out_std is None else positive_float("out_std", out_std)
     g = generator(seed, 0)
     w1 = torch.randn(sizes[1], sizes[0], generator=g, dtype=dtype) * math.sqrt(2 / sizes[0])
     w2 = torch.randn(sizes[2], sizes[1], generator=g, dtype=dtype) * (
@@ -640,6 +636,7 @@ def loss_at_init(task: str, *, seeds=(0, 1, 2, 3, 4), out_stds=(None, 0.01), wid
     """Loss at step 0 on the whole task with the output bias at 0 and at the prior, for a
     LeCun output layer (None) and a small one; with the second-order prediction."""
     seeds, width = distinct("seeds", seeds), positive_int("width", width)
+    out_stds = [None if s is None else positive_float("out_stds", s) for s in sequence("out_stds", out_stds)]
     dev = resolve_device(device)
     x, target = task_data(task, dtype=torch.float64, device=dev)
     b_prior, base = output_bias(task, target)
@@ -1021,14 +1018,10 @@ def print_prior(data: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", default="all", choices=["symmetry", "relu", "prior", "all"])
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    args = parser.parse_args(argv)
-    try:
-        resolve_device(args.device)
-    except ValueError as err:
-        parser.error(f"argument --{err}")
+    cli = parser(__doc__)
+    cli.add_argument("--part", default="all", choices=["symmetry", "relu", "prior", "all"])
+    cli.add_argument("--device", default="cpu", type=arg(resolve_device, str), help="cpu or cuda[:N]")
+    args = cli.parse_args(argv)
     parts = {"symmetry": (symmetry_data, print_symmetry), "relu": (relu_data, print_relu),
              "prior": (prior_data, print_prior)}
     for name, (compute, show) in parts.items():

@@ -68,23 +68,14 @@ Run ``python -m snippets.clone_drift`` (a few seconds) or add ``--long`` for the
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
 import torch
 from torch import nn
 
-from snippets.checks import (
-    non_negative_float,
-    non_negative_int,
-    one_of,
-    positive_float,
-    probability,
-    positive_int,
-    resolve_device,
-    resolve_dtype,
-)
+from snippets.checks import (arg, non_negative_float, one_of, parser, positive_float, positive_int, probability,
+                             random_seed, resolve_device, resolve_dtype, threads)
 
 OPTIMIZERS = ("sgd", "adam")
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
@@ -96,7 +87,7 @@ def make_data(d_in: int = 16, seed: int = 0, dtype="float32", device="cpu"):
     """The fixed training set: ``N_SAMPLES`` Gaussian inputs and targets from a random tanh
     teacher with 4 hidden units. One unit per layer cannot fit it: the clone net stalls
     at MSE about 0.216, while a net whose units differ gets much lower."""
-    d_in, seed = positive_int("d_in", d_in), non_negative_int("seed", seed)
+    d_in, seed = positive_int("d_in", d_in), random_seed("seed", seed)
     dt, dev = resolve_dtype(dtype), resolve_device(device)
     g = torch.Generator().manual_seed(seed)
     # Generated in float64 on the CPU, then cast: same data for every dtype and device.
@@ -207,11 +198,11 @@ def train_clones(width: int = 64, steps: int = 300, batch: int = 128,
     lr = DEFAULT_LR[optimizer] if lr is None else positive_float("lr", lr)
     dt, dev = resolve_dtype(dtype), resolve_device(device)
     dropout = probability("dropout", dropout)
-    seed, d_in = non_negative_int("seed", seed), positive_int("d_in", d_in)
+    seed, d_in = random_seed("seed", seed), positive_int("d_in", d_in)
     init, perturb = positive_float("init", init), non_negative_float("perturb", perturb)
     n_logs = positive_int("n_logs", n_logs)
     if num_threads is not None:
-        num_threads = positive_int("num_threads", num_threads)
+        num_threads = threads("num_threads", num_threads)
 
     # One configuration per call, on purpose. Batching several runs into one bmm (as
     # snippets/symmetry.py does) would swap in other matmul kernels, and which kernel
@@ -287,7 +278,7 @@ def cdist_identical_rows(n_rows: int = 64, dim: int = 100, n_distinct: int = 16,
     Only the matrix-multiply path is wrong: |a|^2 + |b|^2 - 2 a.b leaves rounding
     noise of order eps*|a|^2, and its square root is about sqrt(eps)*|a|."""
     n_rows, dim = positive_int("n_rows", n_rows), positive_int("dim", dim)
-    n_distinct, seed = positive_int("n_distinct", n_distinct), non_negative_int("seed", seed)
+    n_distinct, seed = positive_int("n_distinct", n_distinct), random_seed("seed", seed)
     if n_distinct > n_rows:
         raise ValueError(f"n_distinct: expected at most n_rows={n_rows}, got {n_distinct}")
     dt = resolve_dtype(dtype)
@@ -408,13 +399,12 @@ FIGURES = {"clone_drift": ("figure_data", "plot_figure")}  # see snippets/figure
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--long", action="store_true",
-                        help="10,000-step sweep over widths, dtypes and optimizers (minutes)")
-    parser.add_argument("--steps", type=int, default=None, help="override the step count")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    args = parser.parse_args(argv)
-    threads = args.threads
+    cli = parser(__doc__)
+    cli.add_argument("--long", action="store_true",
+                     help="10,000-step sweep over widths, dtypes and optimizers (minutes)")
+    cli.add_argument("--steps", type=arg(positive_int), default=None, help="override the step count")
+    cli.add_argument("--threads", type=arg(threads), default=None, help="torch.set_num_threads")
+    args = cli.parse_args(argv)
 
     if args.long:
         steps = args.steps or 10_000
@@ -424,15 +414,15 @@ def main(argv: list[str] | None = None) -> None:
             for dtype in ("float32", "float64"):
                 for opt in OPTIMIZERS:
                     r = train_clones(width, steps, 256, optimizer=opt, dtype=dtype,
-                                     n_logs=20, num_threads=threads)
+                                     n_logs=20, num_threads=args.threads)
                     print(_row(f"w={width} {dtype} {opt}", r), flush=True)
         for p in (0.01, 0.1):
-            r = train_clones(64, steps // 3, 128, dropout=p, n_logs=12, num_threads=threads)
+            r = train_clones(64, steps // 3, 128, dropout=p, n_logs=12, num_threads=args.threads)
             print(_row(f"w=64 float32 sgd dropout={p}", r), flush=True)
         print(f"\nseeded split, w=16 float64 sgd, {steps} steps: step where spread >= {ESCAPE}")
         for delta in (1e-3, 1e-6, 1e-10, 0.0):
             r = train_clones(16, steps, 128, dtype="float64", perturb=delta, n_logs=100,
-                             num_threads=threads)
+                             num_threads=args.threads)
             print(f"  perturb {delta:7.0e}: escape step {_fmt(r['escape_step']):>6}, "
                   f"final spread {max(r['spread1'][-1], r['spread2'][-1]):.1e}, "
                   f"loss {r['loss'][-1]:.3f}", flush=True)
@@ -447,7 +437,7 @@ def main(argv: list[str] | None = None) -> None:
                           ("float32 sgd, dropout 0.1", {"dropout": 0.1}),
                           ("float32 sgd, seeded 1e-3", {"perturb": 1e-3})]:
             r = train_clones(**{"width": 64, "steps": steps, "batch": 128, **kw},
-                             num_threads=threads)
+                             num_threads=args.threads)
             print(_row(label, r), flush=True)
 
     print("(time includes a one-off ~1.5 s on the first run: torch.optim's lazy imports)")

@@ -43,13 +43,13 @@ random weights). For the constant start we also rebuild the one-unit net
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import numpy as np
 import torch
 
-from snippets.checks import distinct, non_negative_float, positive_float, positive_int, resolve_device, resolve_dtype
+from snippets.checks import (arg, distinct, non_negative_float, non_negative_int, parser, positive_float, positive_int,
+                             random_seed, resolve_device, resolve_dtype)
 from snippets.symmetry import init_params, numerical_rank, unit_spread
 
 TARGETS = ("one_direction", "two_directions")
@@ -74,7 +74,7 @@ def teacher_data(n: int, *, d: int = 4, seed: int = 0, split: int = 0, dtype=tor
     if split not in (0, 1):
         raise ValueError(f"split: expected 0 (training) or 1 (test), got {split!r}")
     dt, dev = resolve_dtype(dtype), resolve_device(device)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(non_negative_int("seed", seed, most=2**61))  # 2 * seed + ... below
     directions = torch.linalg.qr(torch.randn(d, 2, generator=g, dtype=torch.float64))[0]
     g = torch.Generator().manual_seed(2 * seed + split + 1_000_003)  # its own stream per split
     x = torch.randn(n, d, generator=g, dtype=torch.float64)  # float64 on the CPU, then cast
@@ -306,16 +306,16 @@ FIGURES = {"collapsed_width": ("collapsed_width_data", "plot_collapsed_width")} 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--width", type=int, default=8)
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    args = parser.parse_args(argv)
+    cli = parser(__doc__)
+    cli.add_argument("--seeds", type=arg(random_seed), nargs="+", default=[0, 1, 2, 3])
+    cli.add_argument("--steps", type=arg(positive_int), default=300)
+    cli.add_argument("--width", type=arg(positive_int), default=8)
+    cli.add_argument("--device", default="cpu", type=arg(resolve_device, str), help="cpu or cuda[:N]")
+    args = cli.parse_args(argv)
     try:
         data = train_starts(seeds=args.seeds, steps=args.steps, width=args.width, device=args.device)
     except ValueError as err:
-        parser.error(f"argument --{err}")
+        cli.error(f"argument --{err}")
     print("fraction of the test variance left unexplained (median [min, max] over seeds):")
     for target in TARGETS:
         print(f"  {target}: best linear model (theory) {data['floors']['linear'][target]:.3f}")

@@ -64,14 +64,13 @@ rounding bound, scaled by the amplification of a planted split).
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import torch
 import torch.nn.functional as F
 
-from snippets.checks import distinct, non_negative_float, one_of, positive_float, positive_int, resolve_device, \
-    resolve_dtype
+from snippets.checks import (arg, distinct, non_negative_float, one_of, parser, positive_float, positive_int,
+                             random_seed, resolve_device, resolve_dtype, sequence)
 from snippets.clone_drift import max_pairwise_distance
 from snippets.symmetry import numerical_rank
 
@@ -87,7 +86,7 @@ def bar_images(n: int, *, seed: int = 0, noise: float = 0.5, dtype=torch.float64
     n = positive_int("n", n)
     noise = non_negative_float("noise", noise)
     dt, dev = resolve_dtype(dtype), resolve_device(device)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(random_seed("seed", seed))
     label = torch.randint(0, N_CLASSES, (n,), generator=g)
     offset = torch.randint(0, IMAGE, (n,), generator=g)
     r = torch.arange(IMAGE)
@@ -102,7 +101,8 @@ def bar_images(n: int, *, seed: int = 0, noise: float = 0.5, dtype=torch.float64
 def conv_start(start: str, channels: int, *, seed: int = 0, dtype=torch.float64) -> list[torch.Tensor]:
     """[filters (C, 1, 3, 3), biases (C,), linear layer (4, C), its bias (4,)]. "equal":
     one random filter in every channel and one random column in every column."""
-    g = torch.Generator().manual_seed(seed)
+    start, channels = one_of("start", start, STARTS), positive_int("channels", channels, most=4096)
+    g, dtype = torch.Generator().manual_seed(random_seed("seed", seed)), resolve_dtype(dtype)
     n = 1 if start == "equal" else channels
     filters = torch.randn(n, 1, 3, 3, generator=g, dtype=torch.float64) / 3  # std 1/sqrt(fan-in 9)
     readout = torch.randn(N_CLASSES, n, generator=g, dtype=torch.float64) / math.sqrt(channels)
@@ -114,7 +114,10 @@ def attention_start(start: str, heads: int, d: int, d_head: int, *, seed: int = 
                     dtype=torch.float64) -> list[torch.Tensor]:
     """[W_q, W_k, W_v (H, d_head, d), W_o (H, d_head)], N(0, scale^2 / fan-in). "equal":
     one random head copied into every head."""
-    g = torch.Generator().manual_seed(seed)
+    start, heads = one_of("start", start, STARTS), positive_int("heads", heads, most=4096)
+    d, d_head = positive_int("d", d, most=4096), positive_int("d_head", d_head, most=4096)
+    scale, dtype = positive_float("scale", scale), resolve_dtype(dtype)
+    g = torch.Generator().manual_seed(random_seed("seed", seed))
     n = 1 if start == "equal" else heads
     proj = [scale * torch.randn(n, d_head, d, generator=g, dtype=torch.float64) / math.sqrt(d) for _ in range(3)]
     out = scale * torch.randn(n, d_head, generator=g, dtype=torch.float64) / math.sqrt(heads * d_head)
@@ -381,18 +384,17 @@ FIGURES = {"conv_attention_symmetry": ("conv_attention_data", "plot_conv_attenti
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=80)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--dtype", default="float64", help="float64 (default) or float32")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    args = parser.parse_args(argv)
+    cli = parser(__doc__)
+    cli.add_argument("--steps", type=arg(positive_int), default=80)
+    cli.add_argument("--seeds", type=arg(random_seed), nargs="+", default=[0, 1, 2])
+    cli.add_argument("--dtype", default="float64", type=arg(resolve_dtype, str), help="float64 (default) or float32")
+    cli.add_argument("--device", default="cpu", type=arg(resolve_device, str), help="cpu or cuda[:N]")
+    args = cli.parse_args(argv)
     try:
-        one_of("dtype", args.dtype, ("float32", "float64"))
         conv = train_conv(steps=args.steps, seeds=args.seeds, dtype=args.dtype, device=args.device)
         attention = train_attention(steps=args.steps, seeds=args.seeds, dtype=args.dtype, device=args.device)
     except ValueError as err:
-        parser.error(f"argument --{err}")
+        cli.error(f"argument --{err}")
     for name, part, unit in (("conv", conv, "filters"), ("attention", attention, "heads")):
         print(f"{name} ({part['config']['model']}), {args.dtype}, after {args.steps} steps:")
         for start in STARTS:

@@ -8,12 +8,11 @@ inside scikit-learn, so the experiments that train on it run offline and in CI.
 
 from __future__ import annotations
 
-import argparse
 import functools
 
 import torch
 
-from snippets.checks import resolve_device, resolve_dtype
+from snippets.checks import parser, resolve_device, resolve_dtype
 
 
 # --8<-- [start:load]
@@ -41,8 +40,7 @@ def _standardized() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    # no options: an unknown one is an error (exit 2), not silently ignored
-    argparse.ArgumentParser(prog="python -m snippets.digits", description=__doc__.strip().splitlines()[0]).parse_args(argv)
+    parser(__doc__).parse_args(argv)  # no options: an unknown one is an error (exit 2)
     x, y = load_digits()
     print(f"x: {tuple(x.shape)} {x.dtype}, mean {x.mean():.2e}, mean square {x.pow(2).mean():.4f}")
     print("images per class:", torch.bincount(y).tolist())

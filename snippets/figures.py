@@ -15,7 +15,6 @@ a cache check costs milliseconds.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import contextlib
 import functools
@@ -33,6 +32,8 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+from snippets import checks
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 FONTS_MODULE = PACKAGE_DIR.parent / "tools" / "fonts.py"  # cuts the font each Chinese SVG embeds
@@ -101,7 +102,7 @@ def _local_imports(path: Path) -> set[str]:
 
 def source_files(name: str) -> list[Path]:
     """The figure's module, everything it imports from this package, and this file."""
-    todo, seen = [FIGURES[name].module], set()
+    todo, seen = [FIGURES[checks.one_of("name", name, FIGURES)].module], set()
     while todo:
         mod = todo.pop()
         if mod not in seen:
@@ -142,6 +143,7 @@ def _versions() -> dict[str, str]:
 
 
 def cache_key(name: str, device: str) -> str:
+    checks.device_name("device", device)
     digest = hashlib.sha256(f"{name}\0{device}\0{sorted(_versions().items())}\0{font_identity()}".encode())
     for path in [*source_files(name), FONTS_MODULE]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -149,6 +151,7 @@ def cache_key(name: str, device: str) -> str:
 
 
 def outputs(name: str) -> list[str]:
+    checks.one_of("name", name, FIGURES)
     return [f"{name}.json", *(f"{name}.{lang}.svg" for lang in LANGS)]
 
 
@@ -468,7 +471,7 @@ def _ensure_cached(names: list[str], device: str, cache_dir: Path, jobs: int | N
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m snippets.figures", description=__doc__.split("\n")[0])
+    parser = checks.parser(__doc__, prog="python -m snippets.figures")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     parser.add_argument("--out", type=Path, default=Path("figures-out"), help="output folder (default: figures-out)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help=f"figures to make (default: all of {', '.join(FIGURES)})")
@@ -483,12 +486,16 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--only: unknown figure(s) {', '.join(unknown)}; expected some of {', '.join(FIGURES)}")
     if args.device != "cpu":  # checking a GPU needs torch; the cache path stays torch-free
-        from snippets.checks import resolve_device
-
         try:
-            resolve_device(args.device)
+            checks.resolve_device(args.device)
         except ValueError as err:
             parser.error(f"--{err}")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        parser.error(f"--out: cannot create folder {str(args.out)!r}: {err.strerror}")
+    if not os.access(args.out, os.W_OK):
+        parser.error(f"--out: folder {str(args.out)!r} is not writable")
 
     if args.cache and args.large:
         parser.error("--large: not with --cache (the site is built at the default sizes)")

@@ -23,7 +23,6 @@ multiplies the mean square of its input, before the activation. LeCun gives 1, H
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from snippets.checks import non_negative_int, one_of, positive_float, positive_int, resolve_device
+from snippets.checks import arg, one_of, parser, positive_float, positive_int, random_seed, resolve_device, tensor_shape
 
 # The source files these rows were read from (see the page's Sources).
 READ = {"torch": "2.13", "keras": "3.15.1", "flax": "0.12.8", "jax": "0.10.2"}
@@ -223,7 +222,7 @@ DRAW_FIRST = {"multihead_attention": ("out_proj.weight", "out_proj.bias"),
 
 def row_sizes(key: str, sizes: dict | None = None) -> dict:
     """The row's page sizes, updated with ``sizes``; every size a positive integer."""
-    row = TORCH_DEFAULTS[one_of("layer", key, TORCH_DEFAULTS)]
+    row = TORCH_DEFAULTS[one_of("key", key, TORCH_DEFAULTS)]
     sizes = dict(sizes or {})
     unknown = set(sizes) - set(row.sizes)
     if unknown:
@@ -246,7 +245,7 @@ def build(key: str, sizes: dict | None = None, *, seed: int = 0, device="cpu") -
     """The layer as PyTorch initializes it, after torch.manual_seed(seed)."""
     s = row_sizes(key, sizes)
     dev = resolve_device(device)
-    torch.manual_seed(non_negative_int("seed", seed))
+    torch.manual_seed(random_seed("seed", seed))
     return TORCH_DEFAULTS[key].build(s, device=dev)
 
 
@@ -258,9 +257,9 @@ def tensors(module: nn.Module) -> dict[str, torch.Tensor]:
 def replay(key: str, sizes: dict | None = None, *, seed: int = 0, device="cpu") -> dict:
     """Every tensor of the layer, redrawn from the table alone: same seed, same order of
     draws (torch.manual_seed seeds the generator nn modules draw from)."""
-    row, s = TORCH_DEFAULTS[one_of("layer", key, TORCH_DEFAULTS)], row_sizes(key, sizes)
+    row, s = TORCH_DEFAULTS[one_of("key", key, TORCH_DEFAULTS)], row_sizes(key, sizes)
     dev, shapes = resolve_device(device), row.shapes(s)
-    torch.manual_seed(non_negative_int("seed", seed))
+    torch.manual_seed(random_seed("seed", seed))
     first = DRAW_FIRST.get(key, ())
     draws = dict(row.overwritten)
     order = [*first, *(n for n in row.inits if n not in first)]
@@ -334,7 +333,7 @@ def check_samples(values: torch.Tensor, init: Init, sizes: dict, alpha: float = 
 def measure(key: str, modules, sizes: dict | None = None, alpha: float = ALPHA) -> dict:
     """Check layers of type ``key`` (one module or several, pooled) against the table:
     every tensor's shape and distribution. ``sizes`` are those the layers were built with."""
-    row, s = TORCH_DEFAULTS[one_of("layer", key, TORCH_DEFAULTS)], row_sizes(key, sizes)
+    row, s = TORCH_DEFAULTS[one_of("key", key, TORCH_DEFAULTS)], row_sizes(key, sizes)
     modules = [modules] if isinstance(modules, nn.Module) else list(modules)
     if not modules:
         raise ValueError("modules: expected at least one layer")
@@ -356,8 +355,8 @@ def forward_factor(key: str, module: nn.Module, *, seed: int = 0) -> float:
     """Mean square of the output (bias left out) over that of a N(0, 1) input, measured
     away from the borders: the layer's forward factor fan_in * Var(w), for the layers
     with a single weight (Linear, ConvNd, ConvTranspose2d)."""
-    one_of("layer", key, ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose2d"))
-    g = torch.Generator(device=module.weight.device).manual_seed(non_negative_int("seed", seed))
+    one_of("key", key, ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose2d"))
+    g = torch.Generator(device=module.weight.device).manual_seed(random_seed("seed", seed))
     w = module.weight.detach()
     if key == "linear":
         x = torch.randn(4096, w.shape[1], generator=g, device=w.device)
@@ -425,12 +424,14 @@ def keras_fans(shape) -> tuple[int, int]:
     """keras/src/initializers/random_initializers.py, compute_fans: a kernel is stored
     (inputs, outputs) or (*kernel, in_channels, out_channels); both fans are multiplied
     by the receptive field."""
+    shape = tensor_shape("shape", shape)
     receptive = math.prod(shape[:-2])
     return shape[-2] * receptive, shape[-1] * receptive
 
 
 def jax_fans(shape, in_axis: int = -2, out_axis: int = -1) -> tuple[float, float]:
     """jax/_src/nn/initializers.py, _compute_fans: receptive field = size / in / out."""
+    shape = tensor_shape("shape", shape)
     in_size, out_size = shape[in_axis], shape[out_axis]
     receptive = math.prod(shape) / in_size / out_size
     return in_size * receptive, out_size * receptive
@@ -535,7 +536,7 @@ def figure_data(device: str = "cpu", seed: int = 0) -> dict:
     """Each PyTorch row measured on one layer at the page's sizes (and replayed bit for
     bit), the Keras and Flax rows computed, and the forward factors side by side."""
     dev = resolve_device(device)
-    seed = non_negative_int("seed", seed)
+    seed = random_seed("seed", seed)
     torch_rows = {}
     for i, (key, row) in enumerate(TORCH_DEFAULTS.items()):
         layer = build(key, seed=seed + i, device=dev)  # a seed per row: no two rows share draws
@@ -647,14 +648,14 @@ FIGURES = {"framework_defaults": ("figure_data", "plot_figure")}  # see snippets
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args(argv)
+    cli = parser(__doc__)
+    cli.add_argument("--seed", type=arg(random_seed), default=0)
+    cli.add_argument("--device", default="cpu", type=arg(resolve_device, str))
+    args = cli.parse_args(argv)
     try:
         data = figure_data(device=args.device, seed=args.seed)
     except ValueError as err:
-        parser.error(str(err))
+        cli.error(str(err))
     print(f"torch {data['torch_version']}: {data['n_ok']} of {data['n_rows']} rows pass the checks, "
           f"{data['n_bitwise']} replay bit for bit")
     print(f"{'layer':<20} {'tensor':<16} {'family':<9} {'bound/std':>9} {'measured/formula Var':>21} {'fan_in·Var':>10}")

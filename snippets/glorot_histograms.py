@@ -26,7 +26,6 @@ prediction of each (``theory``).
 
 from __future__ import annotations
 
-import argparse
 import functools
 import math
 import time
@@ -34,7 +33,7 @@ import time
 import numpy as np
 import torch
 
-from snippets.checks import distinct, positive_int, resolve_device, resolve_dtype
+from snippets.checks import arg, distinct, numbers, parser, positive_int, resolve_device, resolve_dtype
 from snippets.digits import load_digits
 
 # --8<-- [start:schemes]
@@ -55,6 +54,7 @@ CLASSES = 10
 def draw_weights(sizes: list[int], seeds: tuple[int, ...]) -> list[torch.Tensor]:
     """U(-1, 1) draws, one (seeds, n_in, n_out) tensor per weight matrix, float32 on the CPU
     (the same weights whatever the device and dtype of the run)."""
+    sizes, seeds = numbers("sizes", sizes, positive_int, least=2), distinct("seeds", seeds)
     weights = [torch.empty(len(seeds), n_in, n_out) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     for s, seed in enumerate(seeds):
         g = torch.Generator().manual_seed(seed)
@@ -344,16 +344,10 @@ FIGURES = {"glorot_histograms": ("figure_data", "plot_figure")}  # see snippets/
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m snippets.glorot_histograms",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
-    parser.add_argument("--width", type=int, default=1000, help="hidden layer width (default 1000)")
-    args = parser.parse_args(argv)
-    try:
-        positive_int("--width", args.width)
-        resolve_device(args.device)
-    except ValueError as err:
-        parser.error(str(err) if str(err).startswith("--") else f"--{err}")
+    cli = parser(__doc__)
+    cli.add_argument("--device", default="cpu", type=arg(resolve_device, str), help="cpu (default) or cuda[:N]")
+    cli.add_argument("--width", type=arg(positive_int), default=1000, help="hidden layer width (default 1000)")
+    args = cli.parse_args(argv)
     start = time.perf_counter()
     data = compute(width=args.width, device=args.device)
     print(_table(data))

@@ -75,13 +75,13 @@ had a loss of 2.06 after its first epoch.
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
 import torch
 
-from snippets.checks import distinct, positive_float, positive_int, resolve_device, resolve_dtype
+from snippets.checks import (arg, distinct, non_negative_int, numbers, parser, positive_float, positive_int,
+                             probability, resolve_device, resolve_dtype)
 from snippets.digits import load_digits
 
 # --8<-- [start:schemes]
@@ -103,6 +103,7 @@ FULL_EPOCHS = 200             # figure_data(full=True)
 def generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
     """Seed s draws the weights from stream 2s and the minibatch order from 2s + 1:
     no random number is used twice, within a seed or across seeds."""
+    seed = non_negative_int("seed", seed, most=2**62 - 1)  # 2 * seed + 1 within torch's seeds
     return torch.Generator().manual_seed(2 * seed), torch.Generator().manual_seed(2 * seed + 1)
 
 
@@ -114,7 +115,8 @@ def init_weights(schemes, seeds, sizes, *, dtype=torch.float32) -> list[torch.Te
     Both schemes of a seed scale the same standard-normal draws: they differ only by
     the factor sqrt(2) in the standard deviation, nothing else.
     """
-    R = len(seeds)
+    schemes, seeds = distinct("schemes", schemes, SCHEMES), distinct("seeds", seeds)
+    sizes, dtype, R = numbers("sizes", sizes, positive_int, least=2), resolve_dtype(dtype), len(seeds)
     ws = [torch.empty(len(schemes) * R, n_out, n_in, dtype=dtype)
           for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     for r, seed in enumerate(seeds):
@@ -198,13 +200,11 @@ def train(depth: int, *, schemes=("xavier", "he"), seeds=SEEDS, width: int = DEF
     learning rate, no weight decay, minibatches of ``batch_size`` in an order drawn
     per seed (the last incomplete batch of each epoch is dropped).
     """
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 2:
+    if positive_int("depth", depth, most=1000) < 2:
         raise ValueError(f"depth: expected an integer >= 2 (weight layers), got {depth!r}")
     width, epochs, batch_size = (positive_int(k, v) for k, v in
                                  (("width", width), ("epochs", epochs), ("batch_size", batch_size)))
-    lr = positive_float("lr", lr)
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
-        raise ValueError(f"momentum: expected a number in [0, 1), got {momentum!r}")
+    lr, momentum = positive_float("lr", lr), probability("momentum", momentum)
     if not isinstance(biases, bool):
         raise ValueError(f"biases: expected True or False, got {biases!r}")
     schemes = distinct("schemes", schemes, SCHEMES)
@@ -385,15 +385,11 @@ FIGURES = {"he_deep_relu": ("figure_data", "plot_figure")}  # see snippets/figur
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true",
-                        help=f"{FULL_EPOCHS} epochs instead of {DEFAULTS['epochs']} (minutes)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    args = parser.parse_args(argv)
-    try:
-        resolve_device(args.device)
-    except ValueError as err:
-        parser.error(f"argument --{err}")
+    cli = parser(__doc__)
+    cli.add_argument("--full", action="store_true",
+                     help=f"{FULL_EPOCHS} epochs instead of {DEFAULTS['epochs']} (minutes)")
+    cli.add_argument("--device", default="cpu", type=arg(resolve_device, str), help="cpu or cuda[:N]")
+    args = cli.parse_args(argv)
     start = time.perf_counter()
     data = figure_data(device=args.device, full=args.full)
     for run in data["runs"]:

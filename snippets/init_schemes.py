@@ -16,14 +16,14 @@ Everything here matches ``torch.nn.init`` number for number (the tests compare t
 
 from __future__ import annotations
 
-import argparse
 import math
 import numbers
 
 import numpy as np
 import torch
 
-from snippets.checks import one_of, positive_float, positive_int
+from snippets.checks import (finite_float, float_tensor, numpy_generator, one_of, parser, positive_float, positive_int,
+                             random_seed, resolve_device, tensor_shape)
 
 
 # --8<-- [start:fans]
@@ -33,23 +33,12 @@ def fans(shape) -> tuple[int, int]:
     Linear: (out, in). ConvNd: (out, in / groups, *kernel). PyTorch reads dimension 1 as
     the inputs, dimension 0 as the outputs, and multiplies both by the kernel size.
     """
-    shape = _shape(shape)
+    shape = tensor_shape("shape", shape)
     if len(shape) < 2:
         raise ValueError(f"shape: fan-in and fan-out need at least 2 dimensions, got {shape}")
     receptive_field = math.prod(shape[2:])  # 1 for a Linear weight
     return shape[1] * receptive_field, shape[0] * receptive_field
 # --8<-- [end:fans]
-
-
-def _shape(shape) -> tuple[int, ...]:
-    try:
-        shape = tuple(shape)
-    except TypeError:
-        raise ValueError(f"shape: expected a tuple of positive integers, got {shape!r}") from None
-    for n in shape:
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"shape: expected a tuple of positive integers, got {shape!r}")
-    return tuple(int(n) for n in shape)
 
 
 # --8<-- [start:layer_fans]
@@ -173,18 +162,19 @@ def scheme_std(shape, scheme: str, gain: float | None = None, mode: str = "fan_i
 # --8<-- [start:numpy_samplers]
 def uniform(shape, bound: float, rng=None) -> np.ndarray:
     """U(-bound, bound). ``rng``: a numpy Generator, a seed or None."""
-    return np.random.default_rng(rng).uniform(-positive_float("bound", bound), bound, _shape(shape))
+    return numpy_generator("rng", rng).uniform(-positive_float("bound", bound), bound, tensor_shape("shape", shape))
 
 
 def normal(shape, std: float, rng=None) -> np.ndarray:
-    return np.random.default_rng(rng).normal(0.0, positive_float("std", std), _shape(shape))
+    return numpy_generator("rng", rng).normal(0.0, positive_float("std", std), tensor_shape("shape", shape))
 
 
 def trunc_normal(shape, std: float = 1.0, rng=None, *, mean: float = 0.0,
                  a: float = -2.0, b: float = 2.0) -> np.ndarray:
     """N(mean, std^2) conditioned on [a, b], with a and b in absolute units, like
     torch.nn.init.trunc_normal_. Redraws the values outside until none is left."""
-    std, rng, shape = positive_float("std", std), np.random.default_rng(rng), _shape(shape)
+    std, rng, shape = positive_float("std", std), numpy_generator("rng", rng), tensor_shape("shape", shape)
+    mean, a, b = finite_float("mean", mean), finite_float("a", a), finite_float("b", b)
     if not a < b:
         raise ValueError(f"a, b: expected a < b, got a={a!r}, b={b!r}")
     mass = (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2)))) / 2
@@ -220,7 +210,7 @@ def init_tensor_(tensor: torch.Tensor, scheme: str = "kaiming", distribution: st
                  generator: torch.Generator | None = None) -> torch.Tensor:
     """In place, like torch.nn.init.*_; same draws as torch's xavier_*_ / kaiming_*_."""
     one_of("distribution", distribution, DISTRIBUTIONS)
-    std = scheme_std(tensor.shape, scheme, gain, mode)
+    std = scheme_std(float_tensor("tensor", tensor, dims=range(2, 6)).shape, scheme, gain, mode)
     with torch.no_grad():
         if distribution == "uniform":
             bound = uniform_bound(std)
@@ -244,7 +234,7 @@ EXAMPLE_LAYERS = {  # key -> (how it is written, constructor): the page's table 
 def figure_data(device: str = "cpu", shape=(256, 512), seed: int = 0) -> dict:
     """Samples of one weight shape from every scheme and distribution, their measured
     variance against the formula, and the fans of the example layers."""
-    shape = _shape(shape)
+    shape, seed, _ = tensor_shape("shape", shape), random_seed("seed", seed), resolve_device(device)
     fan_in, fan_out = fans(shape)
     draws, hist = {}, {}
     edges = np.linspace(-4, 4, 81)  # in units of the scheme's std
@@ -315,8 +305,7 @@ FIGURES = {"init_distributions": ("figure_data", "plot_figure")}  # see snippets
 
 
 def main(argv: list[str] | None = None) -> None:
-    # no options: an unknown one is an error (exit 2), not silently ignored
-    argparse.ArgumentParser(prog="python -m snippets.init_schemes", description=__doc__.strip().splitlines()[0]).parse_args(argv)
+    parser(__doc__).parse_args(argv)  # no options: an unknown one is an error (exit 2)
     torch.manual_seed(0)
     layers = {label: make() for label, make in EXAMPLE_LAYERS.values()}
     print(f"{'layer':<30} {'torch fans':>12} {'true fans':>12} {'LeCun':>7} {'Xavier':>7} "

@@ -23,7 +23,6 @@ measure how the gradient of the loss reaching the input x_t shrinks with the lag
 
 from __future__ import annotations
 
-import argparse
 import copy
 import math
 import time
@@ -31,7 +30,8 @@ import time
 import torch
 from torch import nn
 
-from snippets.checks import positive_float, positive_int, resolve_device, resolve_dtype
+from snippets.checks import (arg, distinct, numbers, one_of, parser, positive_float, positive_int, random_seed,
+                             resolve_device, resolve_dtype)
 
 INITS = {"default": None, "zero": 0.0, "one": 1.0}  # forget bias: None = PyTorch's own init
 # The recurrent path adds to diag(f) a matrix ~ diag(i) U_g diag(o) with i, o ~ 1/2 and
@@ -106,10 +106,10 @@ def make_model(init: str, *, hidden: int = 16, seed: int = 0, dtype=torch.float3
     """A 1 -> ``hidden`` nn.LSTM and a linear readout, drawn by PyTorch's default init
     from ``torch.manual_seed(seed)``; ``init`` "zero"/"one" then sets the forget bias.
     The same seed gives the same weights for every ``init``."""
-    if init not in INITS:
-        raise ValueError(f"init: expected one of {sorted(INITS)}, got {init!r}")
-    torch.manual_seed(seed)
-    lstm = nn.LSTM(1, positive_int("hidden", hidden), batch_first=True, dtype=dtype, device=device)
+    init, hidden = one_of("init", init, INITS), positive_int("hidden", hidden, most=4096)
+    dtype, device = resolve_dtype(dtype), resolve_device(device)
+    torch.manual_seed(random_seed("seed", seed))
+    lstm = nn.LSTM(1, hidden, batch_first=True, dtype=dtype, device=device)
     readout = nn.Linear(hidden, 1, dtype=dtype, device=device)
     if INITS[init] is not None:
         set_forget_bias_(lstm, INITS[init])
@@ -119,7 +119,8 @@ def make_model(init: str, *, hidden: int = 16, seed: int = 0, dtype=torch.float3
 def sign_task(length: int, *, dtype=torch.float32, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """The whole data set: x = (+1, 0, ..., 0) and (-1, 0, ..., 0), shape (2, length, 1);
     targets 1 and 0 (the sign of the first input, to be given at the last step)."""
-    x = torch.zeros(2, positive_int("length", length), 1, dtype=dtype, device=device)
+    length, dtype, device = positive_int("length", length), resolve_dtype(dtype), resolve_device(device)
+    x = torch.zeros(2, length, 1, dtype=dtype, device=device)
     x[0, 0, 0], x[1, 0, 0] = 1.0, -1.0
     return x, torch.tensor([1.0, 0.0], dtype=dtype, device=device)
 
@@ -147,9 +148,7 @@ def gradient_decay(*, length: int = 60, hidden: int = 16, seeds: int = 8, inits=
     k0, k1 = fit
     if not (isinstance(k0, int) and isinstance(k1, int) and 0 <= k0 < k1 < length):
         raise ValueError(f"fit: expected two lags 0 <= k0 < k1 < length = {length}, got {fit!r}")
-    for init in inits:
-        if init not in INITS:
-            raise ValueError(f"inits: expected names from {sorted(INITS)}, got {init!r}")
+    inits = distinct("inits", inits, INITS)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     runs = {}
     for init in inits:
@@ -212,13 +211,11 @@ def train(*, lengths=(10, 20, 30, 40), hidden: int = 16, seeds: int = 5, steps: 
     """Train every (length, init, seed) on the sign task, all side by side, with Adam on
     the full data set (the two sequences). ``solved_at``: first step whose loss is below
     ``threshold`` (None if never within ``steps``)."""
-    lengths = [positive_int("lengths", t) for t in lengths]
+    lengths = list(numbers("lengths", lengths, positive_int))
     hidden, seeds = positive_int("hidden", hidden), positive_int("seeds", seeds)
     steps, log_every = positive_int("steps", steps), positive_int("log_every", log_every)
     lr, threshold = positive_float("lr", lr), positive_float("threshold", threshold)
-    for init in inits:
-        if init not in INITS:
-            raise ValueError(f"inits: expected names from {sorted(INITS)}, got {init!r}")
+    inits = distinct("inits", inits, INITS)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
 
     runs = [(t, init, seed) for t in lengths for init in inits for seed in range(seeds)]
@@ -365,14 +362,14 @@ FIGURES = {"lstm_forget": ("figure_data", "plot_figure")}  # see snippets/figure
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lengths", type=int, nargs="+", default=[10, 20, 30, 40], help="delays T")
-    parser.add_argument("--hidden", type=int, default=16)
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--lr", type=float, default=0.01, help="Adam's learning rate")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    args = parser.parse_args(argv)
+    cli = parser(__doc__)
+    cli.add_argument("--lengths", type=arg(positive_int), nargs="+", default=[10, 20, 30, 40], help="delays T")
+    cli.add_argument("--hidden", type=arg(positive_int), default=16)
+    cli.add_argument("--seeds", type=arg(positive_int), default=5)
+    cli.add_argument("--steps", type=arg(positive_int), default=200)
+    cli.add_argument("--lr", type=arg(positive_float, float), default=0.01, help="Adam's learning rate")
+    cli.add_argument("--device", default="cpu", type=arg(resolve_device, str), help="cpu or cuda[:N]")
+    args = cli.parse_args(argv)
     # one thread, as for the figure: ops on these tiny tensors lose far more to thread
     # hand-offs than they gain (and a busy machine makes that worse)
     torch.set_num_threads(1)
@@ -382,7 +379,7 @@ def main(argv: list[str] | None = None) -> None:
         res = train(lengths=args.lengths, hidden=args.hidden, seeds=args.seeds, steps=args.steps,
                     lr=args.lr, device=args.device)
     except ValueError as err:
-        parser.error(f"argument --{err}")
+        cli.error(f"argument --{err}")
     print(f"at init, T = {decay['length']}: gradient factor per step (lags {decay['fit'][0]}-{decay['fit'][1]}), "
           f"mean over {decay['seeds']} seeds")
     for init, run in decay["runs"].items():

@@ -55,13 +55,14 @@ lr 0.01: 1.6-2.0 for g >= 1/2, and g = 1/4 stuck at 2.33.
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
 import torch
 
-from snippets.checks import distinct, one_of, positive_float, positive_int, resolve_device, resolve_dtype
+from snippets.checks import (arg, distinct, finite_float, float_tensor, non_negative_float, non_negative_int, numbers,
+                             one_of, parser, positive_float, positive_int, probability, resolve_device, resolve_dtype,
+                             threads)
 from snippets.digits import load_digits
 
 N_CLASSES = 10
@@ -76,6 +77,7 @@ COMPENSATED_GAINS = (0.25, 1.0, 4.0)   # the run with lr * g^2 for the hidden we
 
 def generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
     """Seed s draws the weights from stream 2s and the minibatch order from 2s + 1."""
+    seed = non_negative_int("seed", seed, most=2**62 - 1)  # 2 * seed + 1 within torch's seeds
     return torch.Generator().manual_seed(2 * seed), torch.Generator().manual_seed(2 * seed + 1)
 
 
@@ -85,7 +87,8 @@ def init_weights(gains, seeds, sizes, *, dtype=torch.float32) -> list[torch.Tens
     ``k * len(seeds) + r`` has gain ``gains[k]`` and seed ``seeds[r]``. Hidden layers:
     N(0, g^2 * 2 / fan_in), He's variance times g^2; the output layer: N(0, 1 / fan_in)
     whatever g. All gains of a seed scale the same standard-normal draws."""
-    R = len(seeds)
+    gains, seeds = numbers("gains", gains, positive_float, unique=True), distinct("seeds", seeds)
+    sizes, dtype, R = numbers("sizes", sizes, positive_int, least=2), resolve_dtype(dtype), len(seeds)
     ws = [torch.empty(len(gains) * R, n_out, n_in, dtype=dtype) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     for r, seed in enumerate(seeds):
         g = generators(seed)[0]
@@ -104,6 +107,7 @@ def normalize_by_hand(z: torch.Tensor, norm: str, eps: float) -> torch.Tensor:
     mode: the batch's own statistics); LayerNorm: each example over its units.
     Either way (a z - mean(a z)) / sqrt(var(a z) + eps) = (z - mean z) / sqrt(var z + eps / a^2):
     scaling the weights before it by a > 0 changes nothing but the weight of eps."""
+    z, norm, eps = float_tensor("z", z, dims=3), one_of("norm", norm, NORMS), non_negative_float("eps", eps)
     if norm == "none":
         return z
     dim = 1 if norm == "batchnorm" else 2
@@ -116,6 +120,7 @@ def normalize(z: torch.Tensor, norm: str, eps: float) -> torch.Tensor:
     """The same as ``normalize_by_hand`` (to float32 rounding) with torch's fused
     kernels, several times faster forward and backward. For BatchNorm each (network,
     unit) pair becomes one channel of F.batch_norm."""
+    z, norm, eps = float_tensor("z", z, dims=3), one_of("norm", norm, NORMS), non_negative_float("eps", eps)
     if norm == "none":
         return z
     if norm == "layernorm":
@@ -148,23 +153,10 @@ def _finite(v: float) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _check_gains(gains) -> tuple:
-    try:
-        gains = tuple(gains)
-    except TypeError:
-        raise ValueError(f"gains: expected a non-empty sequence of positive numbers, got {gains!r}") from None
-    if not gains or len(set(gains)) != len(gains):
-        raise ValueError(f"gains: expected a non-empty sequence without repeats, got {gains!r}")
-    return tuple(positive_float("gains", g) for g in gains)
-
-
-def _depth(depth) -> int:
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth: expected a positive integer (hidden layers), got {depth!r}")
-    return depth
-
-
 def make_params(norm: str, gains, seeds, *, depth: int, width: int, dtype, device) -> dict:
+    norm, dtype, device = one_of("norm", norm, NORMS), resolve_dtype(dtype), resolve_device(device)
+    depth, width = positive_int("depth", depth, most=1000), positive_int("width", width, most=4096)
+    gains, seeds = numbers("gains", gains, positive_float, unique=True), distinct("seeds", seeds)
     sizes = [64] + [width] * depth + [N_CLASSES]
     M = len(gains) * len(seeds)
     ws = [w.to(device) for w in init_weights(gains, seeds, sizes, dtype=dtype)]
@@ -197,12 +189,10 @@ def at_init(*, norms=NORMS, gains=GAINS, seeds=SEEDS, depth: int = DEFAULTS["dep
     the RMS of every hidden layer's output, how far the logits are from those of the
     same draws at gain 1, and the relative gradient |dL/dW| / |W| of the hidden weights
     (the relative size of an SGD step, per unit of learning rate)."""
-    norms = (norms,) if isinstance(norms, str) else tuple(norms)
-    if not norms or len(set(norms)) != len(norms):
-        raise ValueError(f"norms: expected a non-empty sequence without repeats, got {norms!r}")
-    norms = tuple(one_of("norms", n, NORMS) for n in norms)
-    gains, seeds = _check_gains(gains), distinct("seeds", seeds)
-    depth, width, images = _depth(depth), positive_int("width", width), positive_int("images", images)
+    norms = distinct("norms", (norms,) if isinstance(norms, str) else norms, NORMS)
+    gains, seeds = numbers("gains", gains, positive_float, unique=True), distinct("seeds", seeds)
+    depth, width = positive_int("depth", depth, most=1000), positive_int("width", width)
+    images = positive_int("images", images)
     eps = positive_float("eps", eps)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     x, y = load_digits(dtype=dt, device=dev)
@@ -249,15 +239,12 @@ def train(norm: str, *, gains=GAINS, seeds=SEEDS, depth: int = DEFAULTS["depth"]
     undoes the 1 / g^2 in their relative step, so every gain follows the same trajectory,
     scaled by g (exactly, but for eps)."""
     norm = one_of("norm", norm, NORMS)
-    gains, seeds = _check_gains(gains), distinct("seeds", seeds)
-    depth = _depth(depth)
+    gains, seeds = numbers("gains", gains, positive_float, unique=True), distinct("seeds", seeds)
+    depth = positive_int("depth", depth, most=1000)
     width, epochs, batch_size = (positive_int(k, v) for k, v in
                                  (("width", width), ("epochs", epochs), ("batch_size", batch_size)))
     lr, eps = positive_float("lr", lr), positive_float("eps", eps)
-    if isinstance(lr_power, bool) or not isinstance(lr_power, (int, float)) or not math.isfinite(lr_power):
-        raise ValueError(f"lr_power: expected a finite number, got {lr_power!r}")
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
-        raise ValueError(f"momentum: expected a number in [0, 1), got {momentum!r}")
+    lr_power, momentum = finite_float("lr_power", lr_power), probability("momentum", momentum)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     x, y = load_digits(dtype=dt, device=dev)
     if batch_size > x.shape[0]:
@@ -516,17 +503,12 @@ FIGURES = {"normalization": ("figure_data", "plot_figure")}  # see snippets/figu
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="CPU threads (default 1, as the figure build: the summation order, and with it "
+    cli = parser(__doc__)
+    cli.add_argument("--device", default="cpu", type=arg(resolve_device, str), help="cpu or cuda[:N]")
+    cli.add_argument("--threads", type=arg(threads), default=1,
+                     help="CPU threads (default 1, as the figure build: the summation order, and with it "
                              "the trained numbers, depends on it)")
-    args = parser.parse_args(argv)
-    try:
-        resolve_device(args.device)
-        positive_int("threads", args.threads)
-    except ValueError as err:
-        parser.error(f"argument --{err}")
+    args = cli.parse_args(argv)
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     print_table(figure_data(device=args.device))

@@ -49,13 +49,13 @@ The same numbers are in the figure JSON, and the page quotes them from there.
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
 import torch
 
-from snippets.checks import non_negative_int, one_of, positive_float, positive_int, resolve_device, resolve_dtype
+from snippets.checks import (arg, distinct, float_tensor, numbers, one_of, parser, positive_float, positive_int,
+                             random_seed, resolve_device, resolve_dtype)
 
 
 # --8<-- [start:orthogonal]
@@ -70,7 +70,7 @@ def orthogonalize(a: torch.Tensor) -> torch.Tensor:
 def orthogonal_(tensor: torch.Tensor, gain: float = 1.0, *, generator=None) -> torch.Tensor:
     """Fill ``tensor`` (out, in, *kernel) with a gain times a random (semi-)orthogonal
     matrix: orthonormal rows if out <= in, orthonormal columns otherwise."""
-    _check_args(tensor, gain)
+    tensor, gain = float_tensor("tensor", tensor, dims=range(2, 6)), positive_float("gain", gain)
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     a = torch.randn(rows, cols, generator=generator, dtype=tensor.dtype, device=tensor.device)
@@ -79,13 +79,6 @@ def orthogonal_(tensor: torch.Tensor, gain: float = 1.0, *, generator=None) -> t
         tensor.view_as(q).copy_(q).mul_(gain)
     return tensor
 # --8<-- [end:orthogonal]
-
-
-def _check_args(tensor, gain) -> None:
-    if not isinstance(tensor, torch.Tensor) or tensor.dim() < 2 or tensor.numel() == 0:
-        shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
-        raise ValueError(f"tensor: expected a non-empty tensor with at least 2 dimensions, got {shape}")
-    positive_float("gain", gain)
 
 
 # Configurations: (activation, weights, gain). Gain 1 keeps the tanh net's slope at 0
@@ -111,6 +104,8 @@ def draw(*, width: int, depth: int, seed: int, dtype=torch.float64, device="cpu"
     One standard-normal draw A_l per layer: the Gaussian net uses A_l / sqrt(n), the
     orthogonal one Q_l from A_l = Q_l R_l (sign-fixed). Entries of both have variance 1/n.
     """
+    width, depth = positive_int("width", width, most=4096), positive_int("depth", depth, most=1000)
+    seed, dtype, device = random_seed("seed", seed), resolve_dtype(dtype), resolve_device(device)
     g = torch.Generator(device=device).manual_seed(seed)
     a = torch.randn(depth, width, width, generator=g, dtype=dtype, device=device)
     x0 = torch.randn(width, generator=g, dtype=dtype, device=device)
@@ -190,15 +185,9 @@ def summarize(log_sv: torch.Tensor, log_min: float) -> dict:
 def spectra(*, width: int = 256, depths=DEPTHS, configs=tuple(CONFIGS), seed: int = 0,
             device="cpu", dtype="float64") -> dict:
     """``summarize`` of the Jacobian spectrum for every configuration and depth."""
-    width, seed = positive_int("width", width), non_negative_int("seed", seed)
-    try:
-        depths = sorted({positive_int("depths", d) for d in depths})
-    except TypeError:
-        raise ValueError(f"depths: expected a non-empty sequence of positive integers, got {depths!r}") from None
-    if not depths:
-        raise ValueError("depths: expected a non-empty sequence of positive integers, got []")
-    if isinstance(configs, str) or not configs or any(c not in CONFIGS for c in configs):
-        raise ValueError(f"configs: expected names from {sorted(CONFIGS)}, got {configs!r}")
+    width, seed = positive_int("width", width), random_seed("seed", seed)
+    depths = sorted(set(numbers("depths", depths, positive_int)))
+    configs = distinct("configs", configs, CONFIGS)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     ws = draw(width=width, depth=depths[-1], seed=seed, dtype=dt, device=dev)
     out = {"width": width, "depths": depths, "seed": seed, "floor": FLOOR, "near": NEAR,
@@ -373,17 +362,17 @@ def print_table(data: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--width", type=int, default=256)
-    parser.add_argument("--depths", type=int, nargs="+", default=list(DEPTHS))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    args = parser.parse_args(argv)
+    cli = parser(__doc__)
+    cli.add_argument("--width", type=arg(positive_int), default=256)
+    cli.add_argument("--depths", type=arg(positive_int), nargs="+", default=list(DEPTHS))
+    cli.add_argument("--seed", type=arg(random_seed), default=0)
+    cli.add_argument("--device", default="cpu", type=arg(resolve_device, str), help="cpu or cuda[:N]")
+    args = cli.parse_args(argv)
     start = time.perf_counter()
     try:
         data = spectra(width=args.width, depths=args.depths, seed=args.seed, device=args.device)
     except ValueError as err:
-        parser.error(f"argument --{err}")
+        cli.error(f"argument --{err}")
     print_table(data)
     c = cost(device=args.device)
     print(f"\none {c['width']}x{c['width']} layer: orthogonal_ {1e3 * c['orthogonal_s']:.1f} ms, "

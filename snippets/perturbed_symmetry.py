@@ -58,12 +58,12 @@ steps. (Measured here: the eps = 0 units stay bit-for-bit identical.)
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import torch
 
-from snippets.checks import distinct, non_negative_float, positive_float, positive_int, resolve_device, resolve_dtype
+from snippets.checks import (arg, distinct, non_negative_float, numbers, parser, positive_float, positive_int,
+                             random_seed, resolve_device, resolve_dtype)
 from snippets.collapsed_width import ridge_targets, teacher_data
 from snippets.symmetry import forward, init_params, unit_spread
 
@@ -76,7 +76,7 @@ TARGET = "two_ridges"
 def eps_key(eps: float) -> str:
     """JSON key of a perturbation size: "0", "1e_8", "1e_10", "3e_5" (letters, digits and _
     only, so that page prose can quote it as {{ perturbed_symmetry.split_step.0.1e_8 }})."""
-    if eps == 0:
+    if non_negative_float("eps", eps) == 0:
         return "0"
     mantissa, exponent = f"{eps:.0e}".split("e")
     return f"{mantissa}e_{-int(exponent)}" if int(exponent) < 0 else f"{mantissa}e{int(exponent)}"
@@ -129,7 +129,7 @@ def perturbed_runs(*, epsilons=EPSILONS, seeds=(0, 1, 2), width: int = 8, d: int
     (``leave_step``), None if not within ``steps``; logged curves of the relative
     spread and loss; the Hessian's smallest eigenvalue along the symmetric run
     (``hessian``) with the predicted steps per decade; and the fitted slopes."""
-    epsilons = tuple(sorted(non_negative_float("epsilons", e) for e in epsilons))
+    epsilons = tuple(sorted(numbers("epsilons", epsilons, non_negative_float)))
     if len(set(epsilons)) != len(epsilons) or epsilons[0] != 0.0 or len(epsilons) < 3:
         raise ValueError(f"epsilons: expected 0 and at least two distinct positive sizes, got {epsilons!r}")
     seeds = distinct("seeds", seeds)
@@ -324,15 +324,15 @@ FIGURES = {"perturbed_symmetry": ("perturbed_symmetry_data", "plot_perturbed_sym
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=700)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    args = parser.parse_args(argv)
+    cli = parser(__doc__)
+    cli.add_argument("--steps", type=arg(positive_int), default=700)
+    cli.add_argument("--seeds", type=arg(random_seed), nargs="+", default=[0, 1, 2])
+    cli.add_argument("--device", default="cpu", type=arg(resolve_device, str), help="cpu or cuda[:N]")
+    args = cli.parse_args(argv)
     try:
         data = perturbed_runs(steps=args.steps, seeds=args.seeds, device=args.device)
     except ValueError as err:
-        parser.error(f"argument --{err}")
+        cli.error(f"argument --{err}")
     print(f"steps until the units split (relative spread > {SPLIT}) / the loss halves, per seed:")
     for e, k in zip(data["epsilons"], data["keys"]):
         row = "  ".join(f"{data['split_step'][str(sd)][k]}/{data['leave_step'][str(sd)][k]}" for sd in data["seeds"])

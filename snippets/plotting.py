@@ -20,11 +20,12 @@ Simplified Chinese forms.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib.util
 import math
 from pathlib import Path
+
+from snippets.checks import finite_float, one_of, parser
 
 COLUMN_PX = 688  # the content column at 1366 px wide (Material, both sidebars shown)
 PX_PER_IN = 96  # CSS px per inch; an SVG point (1/72 in) is 4/3 CSS px
@@ -62,12 +63,6 @@ def latin_font_path() -> Path:
     return Path(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")
 
 
-def _check_lang(lang) -> str:
-    if lang not in LANGS:
-        raise ValueError(f"lang: expected one of {LANGS}, got {lang!r}")
-    return lang
-
-
 @contextlib.contextmanager
 def project_fonts(lang: str):
     """Inside the block matplotlib finds only the fonts the project brings: its own (DejaVu)
@@ -78,7 +73,7 @@ def project_fonts(lang: str):
     from matplotlib import font_manager
 
     manager = font_manager.fontManager
-    cjk = str(cjk_font_path()) if _check_lang(lang) == "zh" else None
+    cjk = str(cjk_font_path()) if one_of("lang", lang, LANGS) == "zh" else None
     if cjk and not any(f.fname == cjk for f in manager.ttflist):
         manager.addfont(cjk)
     bundled = str(Path(matplotlib.get_data_path(), "fonts"))
@@ -106,7 +101,7 @@ def figure_style(lang: str):
 
 def log_label(value: float, pos=None) -> str:
     """A log-axis tick label at full size: ``1e−3``, ``1``, ``1e+10`` (U+2212 minus)."""
-    if value <= 0:
+    if finite_float("value", value) <= 0:
         return ""
     exponent = round(math.log10(value))
     if abs(value / 10.0 ** exponent - 1) > 1e-6:
@@ -120,7 +115,7 @@ def log_label(value: float, pos=None) -> str:
 
 def plain_number(value: float) -> str:
     """``value`` as ``%g`` with a true minus sign (U+2212): 0.3, −2, 1e−05 -> as written."""
-    return f"{value:g}".replace("-", "\u2212")
+    return f"{finite_float('value', value):g}".replace("-", "\u2212")
 
 
 def _minor_label(axis):
@@ -157,8 +152,7 @@ def finish(fig):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m snippets.plotting", description=__doc__.split("\n")[0])
-    parser.parse_args(argv)
+    parser(__doc__).parse_args(argv)  # no options: an unknown one is an error (exit 2)
     print(f"width: {COLUMN_PX} CSS px = {COLUMN_IN:.4f} in; smallest text {MIN_TEXT_PX} CSS px "
           f"= {MIN_TEXT_PX * 72 / PX_PER_IN:g} pt")
     for lang in LANGS:

@@ -19,14 +19,14 @@ units. ``theory`` gives the infinite-width prediction of the same numbers.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import math
 
 import numpy as np
 import torch
 
-from snippets.checks import non_negative_int, positive_int, resolve_device, resolve_dtype
+from snippets.checks import (distinct, finite_float, non_negative_float, one_of, parser, positive_float, positive_int,
+                             random_seed, resolve_device, resolve_dtype)
 
 # --8<-- [start:schemes]
 SCHEMES = {  # standard deviation of N(0, std^2) weights for a layer with fan_in, fan_out
@@ -107,16 +107,12 @@ def propagate(*, width: int = 256, depth: int = 50, batch: int = 256, activation
     ``saturation`` also counts saturated (tanh, sigmoid) or dead (ReLU) units per layer.
     Returns lists indexed [scheme][layer], layer 1..depth (index 0 = layer 1).
     """
-    width, depth, batch = (positive_int(k, v) for k, v in
-                           (("width", width), ("depth", depth), ("batch", batch)))
-    seed = non_negative_int("seed", seed)
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    width, depth = positive_int("width", width, most=4096), positive_int("depth", depth, most=1000)
+    batch, seed = positive_int("batch", batch, most=4096), random_seed("seed", seed)
+    activation = one_of("activation", activation, ACTIVATIONS)
     if stds is None:
-        unknown = [s for s in schemes if s not in SCHEMES]
-        if unknown or not schemes:
-            raise ValueError(f"schemes: expected names from {sorted(SCHEMES)}, got {list(schemes)!r}")
-        stds = {s: SCHEMES[s](width, width) for s in schemes}
+        stds = {s: SCHEMES[s](width, width) for s in distinct("schemes", schemes, SCHEMES)}
+    stds = {name: non_negative_float("stds", v) for name, v in stds.items()}
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     f, df = ACTIVATIONS[activation]
     names, S = list(stds), len(stds)
@@ -233,8 +229,9 @@ def theory(activation: str, std: float, width: int, depth: int) -> dict:
     (The backward lines treat the gradient as independent of the forward weights, the
     standard mean-field assumption; it is exact for linear layers.)
     """
-    second, slope = MOMENTS[activation]
-    gain = width * std ** 2
+    second, slope = MOMENTS[one_of("activation", activation, MOMENTS)]
+    width, depth = positive_int("width", width), positive_int("depth", depth, most=10**5)
+    gain = width * non_negative_float("std", std) ** 2
     z, x, xprev = [], [], 1.0
     for _ in range(depth):
         z.append(gain * xprev)
@@ -258,7 +255,11 @@ def layer_check(*, n_in: int = 512, n_out: int = 512, var_w: float = 1 / 512, x_
     from Var(x): the formula needs the second moment. ``cross`` is the average of the
     terms w_ij w_ik x_j x_k with j != k, which the derivation says vanish.
     """
-    g = torch.Generator().manual_seed(seed)
+    n_in, n_out, trials = positive_int("n_in", n_in), positive_int("n_out", n_out), positive_int("trials", trials)
+    if trials * n_out * n_in > 10**8:
+        raise ValueError(f"trials, n_out, n_in: expected a product up to 1e8 (memory), got {trials * n_out * n_in}")
+    var_w, x_mean = positive_float("var_w", var_w), finite_float("x_mean", x_mean)
+    g = torch.Generator().manual_seed(random_seed("seed", seed))
     w = math.sqrt(var_w) * torch.randn(trials, n_out, n_in, generator=g, dtype=torch.float64)
     x = x_mean + torch.randn(trials, n_in, 1, generator=g, dtype=torch.float64)
     y = (w @ x).squeeze(-1)                                     # (trials, n_out)
@@ -460,8 +461,7 @@ FIGURES = {  # see snippets/figures.py
 
 
 def main(argv: list[str] | None = None) -> None:
-    # no options: an unknown one is an error (exit 2), not silently ignored
-    argparse.ArgumentParser(prog="python -m snippets.propagation", description=__doc__.strip().splitlines()[0]).parse_args(argv)
+    parser(__doc__).parse_args(argv)  # no options: an unknown one is an error (exit 2)
     for activation in ACTIVATIONS:
         res = propagate(width=256, depth=30, activation=activation)
         print(f"{activation}: RMS of activations at layer 30, measured (theory)")

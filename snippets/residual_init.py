@@ -60,13 +60,13 @@ lr 0.05: zero_last diverged, fixup 0.19. The plain net stayed at 2.2-2.3 at ever
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
 import torch
 
-from snippets.checks import distinct, positive_float, positive_int, resolve_device, resolve_dtype
+from snippets.checks import (arg, distinct, non_negative_int, one_of, parser, positive_float, positive_int,
+                             resolve_device, resolve_dtype, threads)
 from snippets.digits import load_digits
 
 DIM = 64          # the residual stream: the 64 standardized pixels themselves, no input layer
@@ -82,6 +82,7 @@ WAKE_STEPS = 3    # gradients recorded at SGD steps 0, 1, 2
 
 def generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
     """Seed s draws the weights from stream 2s and the minibatch order from 2s + 1."""
+    seed = non_negative_int("seed", seed, most=2**62 - 1)  # 2 * seed + 1 within torch's seeds
     return torch.Generator().manual_seed(2 * seed), torch.Generator().manual_seed(2 * seed + 1)
 
 
@@ -89,6 +90,8 @@ def generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
 def branch_scales(scheme: str, blocks: int, width: int) -> dict:
     """Standard deviations of the weights of a block's branch F(h) = W2 relu(W1 relu(h) + b1) + b2
     and of the output layer, per scheme (biases start at 0 in all of them)."""
+    scheme, blocks = one_of("scheme", scheme, SCHEMES), positive_int("blocks", blocks, most=1000)
+    width = positive_int("width", width, most=4096)
     he1, he2 = math.sqrt(2 / DIM), math.sqrt(2 / width)   # He: Var = 2 / fan_in
     lecun_out = math.sqrt(1 / DIM)                        # the output layer is linear
     return {
@@ -107,6 +110,9 @@ def init_params(schemes, seeds, *, blocks: int, width: int, dtype=torch.float32,
     """Stacked parameters of ``len(schemes) * len(seeds)`` networks; network
     ``k * len(seeds) + r`` uses scheme ``schemes[k]`` and seed ``seeds[r]``. All schemes of
     a seed scale the same standard-normal draws."""
+    schemes, seeds = distinct("schemes", schemes, SCHEMES), distinct("seeds", seeds)
+    blocks, width = positive_int("blocks", blocks, most=1000), positive_int("width", width, most=4096)
+    dtype, device = resolve_dtype(dtype), resolve_device(device)
     R, M = len(seeds), len(schemes) * len(seeds)
     base = {"w1": torch.empty(blocks, R, width, DIM, dtype=dtype),
             "w2": torch.empty(blocks, R, DIM, width, dtype=dtype),
@@ -553,17 +559,12 @@ FIGURES = {"residual_init": ("figure_data", "plot_figure")}  # see snippets/figu
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="CPU threads (default 1, as the figure build: the summation order, and with it "
+    cli = parser(__doc__)
+    cli.add_argument("--device", default="cpu", type=arg(resolve_device, str), help="cpu or cuda[:N]")
+    cli.add_argument("--threads", type=arg(threads), default=1,
+                     help="CPU threads (default 1, as the figure build: the summation order, and with it "
                              "the trained numbers, depends on it)")
-    args = parser.parse_args(argv)
-    try:
-        resolve_device(args.device)
-        positive_int("threads", args.threads)
-    except ValueError as err:
-        parser.error(f"argument --{err}")
+    args = cli.parse_args(argv)
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     print_table(figure_data(device=args.device))

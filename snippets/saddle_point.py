@@ -38,8 +38,7 @@ and takes well under a second.
 
 from __future__ import annotations
 
-import argparse
-
+from snippets.checks import arg, device_name, parser, positive_int, random_seed
 from snippets.tiny_net import ZERO_TOL, zero_point_curvature
 
 CURVATURE_ACTIVATIONS = ("tanh", "relu", "sigmoid")
@@ -48,8 +47,7 @@ CURVATURE_ACTIVATIONS = ("tanh", "relu", "sigmoid")
 def zero_point_data(device: str = "cpu", *, n_directions: int = 400, seed: int = 0) -> dict:
     """The curvature at the zero-weight point for each activation (``device`` is accepted
     for the figure generator; the computation is NumPy on the CPU)."""
-    if not isinstance(device, str):
-        raise TypeError(f"device: expected a string such as 'cpu', got {device!r}")
+    device_name("device", device)
     data = {a: zero_point_curvature(a, n_directions=n_directions, seed=seed) for a in CURVATURE_ACTIVATIONS}
     data["provenance"] = {"dtype": "float64", "seed": seed, "n_directions": n_directions, "zero_tol": ZERO_TOL,
                           "computed_with": "NumPy on the CPU", "network": "3-2-1, MSE, 4 examples (tiny_net)",
@@ -120,14 +118,11 @@ FIGURES = {"zero_point_hessian": ("zero_point_data", "plot_zero_point")}  # see 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--directions", type=int, default=400, help="ReLU: structured and random directions each")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.directions < 1:
-        parser.error(f"argument --directions: expected a positive integer, got {args.directions}")
-    if args.seed < 0:
-        parser.error(f"argument --seed: expected a non-negative integer, got {args.seed}")
+    cli = parser(__doc__)
+    cli.add_argument("--directions", type=arg(positive_int), default=400,
+                     help="ReLU: structured and random directions each")
+    cli.add_argument("--seed", type=arg(random_seed), default=0)
+    args = cli.parse_args(argv)
     data = zero_point_data(n_directions=args.directions, seed=args.seed)
     for act in CURVATURE_ACTIVATIONS:
         d = data[act]

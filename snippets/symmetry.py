@@ -18,19 +18,20 @@ straight line), and the random run spreads its units and fits the rings.
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import torch
 
-from snippets.checks import positive_float, positive_int, resolve_device, resolve_dtype
+from snippets.checks import (finite_float, non_negative_float, numbers, one_of, parser, positive_float, positive_int,
+                             random_seed, resolve_device, resolve_dtype)
 
 INITS = ("zero", "constant", "random")
 
 
 def rings(n: int, *, noise: float = 0.08, seed: int = 0, dtype=torch.float32, device="cpu"):
     """Two noisy concentric rings in 2-D: radius 0.5 (label 1) and 1.0 (label 0)."""
-    g = torch.Generator().manual_seed(seed)
+    n, noise, dtype = positive_int("n", n), non_negative_float("noise", noise), resolve_dtype(dtype)
+    g, device = torch.Generator().manual_seed(random_seed("seed", seed)), resolve_device(device)
     label = (torch.arange(n) % 2).to(dtype)
     radius = torch.where(label == 1, 0.5, 1.0) + noise * torch.randn(n, generator=g, dtype=dtype)
     angle = 2 * math.pi * torch.rand(n, generator=g, dtype=dtype)
@@ -42,7 +43,9 @@ def rings(n: int, *, noise: float = 0.08, seed: int = 0, dtype=torch.float32, de
 def init_params(init: str, sizes: list[int], *, constant: float = 0.5, seed: int = 0,
                 dtype=torch.float32) -> list[torch.Tensor]:
     """Weights and biases [W1, b1, W2, b2, ...] of an MLP with layer sizes ``sizes``."""
-    g = torch.Generator().manual_seed(seed)
+    init, sizes = one_of("init", init, INITS), numbers("sizes", sizes, positive_int, least=2)
+    constant, dtype = finite_float("constant", constant), resolve_dtype(dtype)
+    g = torch.Generator().manual_seed(random_seed("seed", seed))
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         if init == "zero":
@@ -91,8 +94,7 @@ def train(*, width: int = 16, steps: int = 1500, lr: float = 0.01, n: int = 400,
     """Train zero / constant / random init side by side; return the logged series."""
     width, steps, n, grid = (positive_int(k, v) for k, v in
                              (("width", width), ("steps", steps), ("n", n), ("grid", grid)))
-    log_every = positive_int("log_every", log_every)
-    lr = positive_float("lr", lr)
+    log_every, lr = positive_int("log_every", log_every), positive_float("lr", lr)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
 
     x, y = rings(n, seed=seed, dtype=dt, device=dev)
@@ -218,8 +220,7 @@ FIGURES = {"symmetry_collapse": ("figure_data", "plot_figure")}  # see snippets/
 
 
 def main(argv: list[str] | None = None) -> None:
-    # no options: an unknown one is an error (exit 2), not silently ignored
-    argparse.ArgumentParser(prog="python -m snippets.symmetry", description=__doc__.strip().splitlines()[0]).parse_args(argv)
+    parser(__doc__).parse_args(argv)  # no options: an unknown one is an error (exit 2)
     data = train()
     print(f"{'init':<10}{'loss':>8}{'accuracy':>10}{'spread h1':>12}{'spread h2':>12}{'rank h1':>9}{'rank h2':>9}")
     for init, f in data["final"].items():

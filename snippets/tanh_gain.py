@@ -15,10 +15,9 @@ that trade-off, not the outcome of a derivation.
 
 from __future__ import annotations
 
-import argparse
 import math
 
-from snippets.checks import positive_float, positive_int
+from snippets.checks import numbers, parser, positive_float, positive_int
 from snippets.propagation import MOMENTS, propagate, theory
 
 TORCH_TANH_GAIN = 5.0 / 3
@@ -32,11 +31,12 @@ def fixed_point(gain: float, *, q0: float = 1.0, tol: float = 1e-12, max_layers:
     For g <= 1 the fixed point is 0: tanh(z)^2 < z^2, so g^2 E[tanh(z)^2] < q for any
     q > 0 (the iteration creeps there like 1/(2l), too slowly to run to the end).
     """
-    g2, q = positive_float("gain", gain) ** 2, positive_float("q0", q0)
+    g2, q, tol = positive_float("gain", gain) ** 2, positive_float("q0", q0), positive_float("tol", tol)
+    max_layers = positive_int("max_layers", max_layers)
     second, slope = MOMENTS["tanh"]
     if g2 <= 1:
         return {"gain": gain, "q": 0.0, "rms_x": 0.0, "chi": g2 * slope(0.0)}
-    for _ in range(positive_int("max_layers", max_layers)):
+    for _ in range(max_layers):
         new = g2 * second(q)
         if abs(new - q) < tol * q:
             break
@@ -48,7 +48,7 @@ def fixed_point(gain: float, *, q0: float = 1.0, tol: float = 1e-12, max_layers:
 def deep_run(*, gains=(1.0, TORCH_TANH_GAIN), width: int = 256, depth: int = 50, batch: int = 256,
              seed: int = 0, device: str = "cpu") -> dict:
     """Measured and predicted RMS of activations and gradients of a deep tanh net per gain."""
-    gains = [positive_float("gains", g) for g in gains]
+    gains = list(numbers("gains", gains, positive_float))
     width, depth = positive_int("width", width), positive_int("depth", depth)
     stds = {f"{g:.6g}": g / math.sqrt(width) for g in gains}
     res = propagate(width=width, depth=depth, batch=batch, activation="tanh", stds=stds,
@@ -131,8 +131,7 @@ FIGURES = {"tanh_gain": ("figure_data", "plot_figure")}  # see snippets/figures.
 
 
 def main(argv: list[str] | None = None) -> None:
-    # no options: an unknown one is an error (exit 2), not silently ignored
-    argparse.ArgumentParser(prog="python -m snippets.tanh_gain", description=__doc__.strip().splitlines()[0]).parse_args(argv)
+    parser(__doc__).parse_args(argv)  # no options: an unknown one is an error (exit 2)
     print(f"{'gain':>6} {'q*':>8} {'RMS of x':>9} {'chi':>7}")
     for g in (0.9, 1.0, 1.2, math.sqrt(2), TORCH_TANH_GAIN, 2.0):
         p = fixed_point(g)

@@ -12,8 +12,9 @@ is drawn by snippets/saddle_point.py).
 
 from __future__ import annotations
 
-import argparse
 import numpy as np
+
+from snippets.checks import finite_float, non_negative_int, one_of, parser, positive_float, positive_int, random_seed
 
 # four training examples (rows) with three inputs each, and their targets
 X = np.array([[1.0, 0.0, 0.5],
@@ -35,8 +36,7 @@ INITS = ("zero", "constant", "random")
 
 def init_params(init: str, *, constant: float = 0.5, seed: int = 0) -> dict[str, np.ndarray]:
     """W1 (2x3: row i = weights into hidden unit 4+i), b1, W2 (1x2), b2."""
-    if init not in INITS:
-        raise ValueError(f"init: expected one of {list(INITS)}, got {init!r}")
+    init, constant, seed = one_of("init", init, INITS), finite_float("constant", constant), random_seed("seed", seed)
     if init == "random":
         rng = np.random.default_rng(seed)
         return {"W1": rng.normal(0, 0.5, (2, 3)), "b1": np.zeros(2),
@@ -48,7 +48,7 @@ def init_params(init: str, *, constant: float = 0.5, seed: int = 0) -> dict[str,
 # --8<-- [start:step]
 def forward_backward(p: dict, x: np.ndarray, y: np.ndarray, activation: str):
     """Loss and gradients of L = mean over examples of (y_hat - y)^2 / 2."""
-    f, df = ACTIVATIONS[activation]
+    f, df = ACTIVATIONS[one_of("activation", activation, ACTIVATIONS)]
     z = x @ p["W1"].T + p["b1"]            # hidden pre-activations, (n, 2)
     a = f(z)                               # hidden outputs a4, a5
     y_hat = a @ p["W2"].T + p["b2"]        # output unit 6, (n, 1)
@@ -70,12 +70,8 @@ def sgd_step(p: dict, grads: dict, lr: float) -> dict:
 def train(init: str = "zero", activation: str = "tanh", *, steps: int = 3, lr: float = 0.5,
           constant: float = 0.5, seed: int = 0) -> list[dict]:
     """Parameters and loss before each of ``steps`` updates, and after the last."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps: expected a non-negative integer, got {steps!r}")
-    if not lr > 0:
-        raise ValueError(f"lr: expected a positive number, got {lr!r}")
+    activation, steps = one_of("activation", activation, ACTIVATIONS), non_negative_int("steps", steps)
+    lr = positive_float("lr", lr)
     p = init_params(init, constant=constant, seed=seed)
     history = []
     for step in range(steps + 1):
@@ -181,8 +177,8 @@ def relu_ray_directions(n: int, seed: int = 0) -> np.ndarray:
     g(u) = mean_k (err_k relu(u.(x_k, 1))). Along such a direction the one-sided
     curvature is -|g(u)| (module docstring of snippets/saddle_point.py); n random
     directions of the whole space are appended for comparison."""
-    rng = np.random.default_rng(seed)
-    p = zero_weight_point()
+    rng = np.random.default_rng(random_seed("seed", seed))
+    n, p = positive_int("n", n), zero_weight_point()
     err = p["b2"][0] - Y
     xt = np.hstack([X, np.ones((len(X), 1))])
     u = rng.normal(size=(n, 4))
@@ -208,10 +204,8 @@ def zero_point_curvature(activation: str, *, n_directions: int = 400, seed: int 
     one-sided curvatures along ``n_directions`` structured and as many random unit
     directions instead. ``verdict``: "not stationary", "saddle", "degenerate" (no
     negative but zero eigenvalues: second order cannot decide) or "minimum"."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    if isinstance(n_directions, bool) or not isinstance(n_directions, int) or n_directions < 1:
-        raise ValueError(f"n_directions: expected a positive integer, got {n_directions!r}")
+    activation = one_of("activation", activation, ACTIVATIONS)
+    n_directions, seed = positive_int("n_directions", n_directions), random_seed("seed", seed)
     _, g0 = forward_backward(init_params("zero"), X, Y, activation)
     start = {"weights_grad_norm": float(np.sqrt(sum((g0[k] ** 2).sum() for k in ("W1", "b1", "W2")))),
              "b2_grad": float(g0["b2"][0])}
@@ -246,8 +240,7 @@ def zero_point_curvature(activation: str, *, n_directions: int = 400, seed: int 
 
 
 def main(argv: list[str] | None = None) -> None:
-    # no options: an unknown one is an error (exit 2), not silently ignored
-    argparse.ArgumentParser(prog="python -m snippets.tiny_net", description=__doc__.strip().splitlines()[0]).parse_args(argv)
+    parser(__doc__).parse_args(argv)  # no options: an unknown one is an error (exit 2)
     for init, activation in [("zero", "tanh"), ("zero", "sigmoid"), ("constant", "tanh"), ("random", "tanh")]:
         print(f"{init} init, {activation}:")
         print(table(train(init, activation)))

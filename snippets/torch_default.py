@@ -12,12 +12,11 @@ measures whatever the installed torch does.
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import torch
 
-from snippets.checks import non_negative_int, one_of, positive_int, resolve_device
+from snippets.checks import float_tensor, one_of, parser, positive_int, random_seed, resolve_device
 
 INITS = ("default", "default_no_bias", "he")
 
@@ -28,12 +27,12 @@ def relu_stack(init: str, *, width: int = 256, depth: int = 50, seed: int = 0,
     """``depth`` x (nn.Linear(width, width), ReLU) initialized by ``init``:
     "default": as nn.Linear leaves it; "default_no_bias": same weights, zero biases;
     "he": kaiming_normal_(mode="fan_in", nonlinearity="relu"), zero biases."""
-    one_of("init", init, INITS)
-    width, depth = positive_int("width", width), positive_int("depth", depth)
-    torch.manual_seed(non_negative_int("seed", seed))  # nn.Linear draws from the global RNG
+    init, device = one_of("init", init, INITS), resolve_device(device)
+    width, depth = positive_int("width", width, most=4096), positive_int("depth", depth, most=1000)
+    torch.manual_seed(random_seed("seed", seed))  # nn.Linear draws from the global RNG
     layers = []
     for _ in range(depth):
-        linear = torch.nn.Linear(width, width, device=resolve_device(device))
+        linear = torch.nn.Linear(width, width, device=device)
         if init != "default":
             torch.nn.init.zeros_(linear.bias)
         if init == "he":
@@ -48,13 +47,13 @@ def measure(net: torch.nn.Sequential, x: torch.Tensor, seed: int = 0) -> dict:
     """Per ReLU layer: RMS of the activations, the share of their mean square that
     changes with the input (variance across the batch / mean square), and the RMS of the
     gradient reaching that layer's input from a random unit-variance gradient at the top."""
-    acts, h = [], x.requires_grad_(True)
+    acts, h = [], float_tensor("x", x, dims=2).requires_grad_(True)
     for module in net:
         h = module(h)
         if isinstance(module, torch.nn.ReLU):
             h.retain_grad()
             acts.append(h)
-    g = torch.Generator(device=x.device).manual_seed(seed)
+    g = torch.Generator(device=x.device).manual_seed(random_seed("seed", seed))
     h.backward(torch.randn(h.shape, generator=g, device=x.device, dtype=h.dtype))
     ms = [a.detach().pow(2).mean().item() for a in acts]
     var = [a.detach().var(dim=0, correction=0).mean().item() for a in acts]
@@ -70,6 +69,7 @@ def theory(init: str, width: int, depth: int) -> list[float]:
 
     E[z_l^2] = n Var(w) E[x_{l-1}^2] + Var(b),  E[x_l^2] = E[z_l^2] / 2 (ReLU, symmetric z).
     Default: Var(w) = Var(b) = 1/(3n). He: Var(w) = 2/n, Var(b) = 0."""
+    init, width, depth = one_of("init", init, INITS), positive_int("width", width), positive_int("depth", depth)
     var_w, var_b = {"default": (1 / (3 * width), 1 / (3 * width)),
                     "default_no_bias": (1 / (3 * width), 0.0), "he": (2 / width, 0.0)}[init]
     out, ms = [], 1.0
@@ -80,9 +80,9 @@ def theory(init: str, width: int, depth: int) -> list[float]:
 
 
 def run(*, width: int = 256, depth: int = 50, batch: int = 256, seed: int = 0, device="cpu") -> dict:
-    dev = resolve_device(device)
-    batch = positive_int("batch", batch)
-    g = torch.Generator(device=dev).manual_seed(non_negative_int("seed", seed))
+    dev, batch = resolve_device(device), positive_int("batch", batch)
+    width, depth = positive_int("width", width, most=4096), positive_int("depth", depth, most=1000)
+    g = torch.Generator(device=dev).manual_seed(random_seed("seed", seed))
     x = torch.randn(batch, width, generator=g, device=dev)
     out = {"width": width, "depth": depth, "batch": batch, "seed": seed,
            "fixed_point_rms": math.sqrt(1 / (5 * width)), "runs": {}}
@@ -148,8 +148,7 @@ FIGURES = {"torch_default": ("figure_data", "plot_figure")}  # see snippets/figu
 
 
 def main(argv: list[str] | None = None) -> None:
-    # no options: an unknown one is an error (exit 2), not silently ignored
-    argparse.ArgumentParser(prog="python -m snippets.torch_default", description=__doc__.strip().splitlines()[0]).parse_args(argv)
+    parser(__doc__).parse_args(argv)  # no options: an unknown one is an error (exit 2)
     data = run()
     for init, res in data["runs"].items():
         print(f"{init:<16} layer 50: RMS {res['rms'][-1]:.3g} (theory {res['theory_rms'][-1]:.3g}), "

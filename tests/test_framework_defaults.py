@@ -302,7 +302,7 @@ def test_plot_figure(data):
 
 # ------------------------------------------------------------------ arguments and CLI
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="layer"):
+    with pytest.raises(ValueError, match="key"):
         F.build("dense")
     with pytest.raises(ValueError, match="sizes"):
         F.build("linear", {"width": 3})
@@ -318,7 +318,7 @@ def test_bad_arguments():
         F.build("linear", device="tpu")
     with pytest.raises(ValueError, match="modules"):
         F.measure("linear", [])
-    with pytest.raises(ValueError, match="layer"):
+    with pytest.raises(ValueError, match="key"):
         F.forward_factor("lstm", F.build("lstm"))
     with pytest.raises(ValueError, match="units"):
         F.keras_defaults(units=0)

@@ -365,7 +365,7 @@ def test_wrong_fans_fail_for_conv_transpose():
     (lambda: S.scheme_std((3, 4), "he"), "scheme"),
     (lambda: S.init_array((3, 4), distribution="laplace"), "distribution"),
     (lambda: S.init_tensor_(torch.empty(3, 4), distribution="laplace"), "distribution"),
-    (lambda: S.init_tensor_(torch.empty(3), "kaiming"), "shape"),
+    (lambda: S.init_tensor_(torch.empty(3), "kaiming"), "tensor"),
     (lambda: S.init_array((3,), "xavier"), "shape"),
     (lambda: S.lecun_std(0), "fan_in"),
     (lambda: S.xavier_std(4, 0), "fan_out"),

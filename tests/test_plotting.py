@@ -22,7 +22,7 @@ def test_log_label(value, label):
 
 
 def test_figure_style_rejects_an_unknown_language():
-    with pytest.raises(ValueError, match=r"lang: expected one of \('en', 'zh'\), got 'fr'"):
+    with pytest.raises(ValueError, match=r"lang: expected one of \['en', 'zh'\], got 'fr'"):
         with plotting.figure_style("fr"):
             pass
 

@@ -37,7 +37,7 @@ def test_plot_has_both_languages(data):
 
 
 def test_bad_arguments(capsys):
-    with pytest.raises(TypeError, match="device"):
+    with pytest.raises(ValueError, match="device"):
         zero_point_data(device=0)
     with pytest.raises(ValueError, match="n_directions"):
         zero_point_data(n_directions=0)

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import yaml
 
+from snippets.checks import one_of, parser as checks_parser
 from tools.cache_record import damaged, record
 from tools.standalone import bundle, requirements
 from tools.subprocesses import cache_lock
@@ -140,11 +141,9 @@ def join_cjk_lines(markdown: str) -> str:
 
 def build(name: str, lang: str) -> dict:
     """The notebook (nbformat 4 JSON, not executed) of chapter ``name`` in language ``lang``."""
+    lang, spec = one_of("lang", lang, LANGS), load_spec(name)
     import nbformat
 
-    if lang not in LANGS:
-        raise ValueError(f"lang: expected one of {LANGS}, got {lang!r}")
-    spec = load_spec(name)
     v4 = nbformat.v4
     needs = sorted({p for c in spec["cells"] if "snippet" in c for p in requirements(c["snippet"])}
                    | {"numpy", "torch", "matplotlib"})
@@ -394,9 +393,7 @@ def _record_of(entry: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Build and execute the chapter notebooks.")
+    parser = checks_parser("Build and execute the chapter notebooks.", prog="python -m tools.notebooks")
     parser.add_argument("--out", type=Path, default=ROOT / "notebooks-out")
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "notebooks" / "executed")
     parser.add_argument("--only", nargs="+", metavar="NAME")
@@ -404,6 +401,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="also render the pages into mkdocs-jupyter's cache: a JSON file with "
                              "'settings' (the plugin's options) and 'cache_dir' (see prerender)")
     args = parser.parse_args(argv)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        parser.error(f"--out: cannot create folder {str(args.out)!r}: {err.strerror}")
     if args.only:
         unknown = sorted(set(args.only) - set(names()))
         if unknown:

@@ -36,13 +36,13 @@ THIRD_PARTY = {"numpy": "numpy", "torch": "torch", "matplotlib": "matplotlib", "
 
 def _source(name: str) -> str:
     if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"module: expected a snippet module name such as 'symmetry', got {name!r}")
+        raise ValueError(f"name: expected a snippet module name such as 'symmetry', got {name!r}")
     if name in NOT_BUNDLED:
-        raise ValueError(f"module: {name!r} is build machinery, not a snippet to download")
+        raise ValueError(f"name: {name!r} is build machinery, not a snippet module to download")
     path = SNIPPETS / f"{name}.py"
     if not path.is_file():
         known = sorted(p.stem for p in SNIPPETS.glob("*.py") if p.stem not in NOT_BUNDLED)
-        raise ValueError(f"module: no snippets/{name}.py; expected one of {', '.join(known)}")
+        raise ValueError(f"name: no snippet module snippets/{name}.py; expected one of {', '.join(known)}")
     return path.read_text(encoding="utf-8")
 
 
