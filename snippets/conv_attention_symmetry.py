@@ -70,7 +70,7 @@ import torch
 import torch.nn.functional as F
 
 from snippets.checks import (arg, distinct, non_negative_float, one_of, parser, positive_float, positive_int,
-                             random_seed, resolve_device, resolve_dtype, sequence)
+                             random_seed, resolve_device, resolve_dtype)
 from snippets.clone_drift import max_pairwise_distance
 from snippets.symmetry import numerical_rank
 

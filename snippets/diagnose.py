@@ -74,13 +74,13 @@ block.
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections import Counter
 
 import torch
 
 from snippets.checks import non_negative_int, one_of, positive_float, positive_int, resolve_device
+from snippets.checks import parser as cli_parser
 
 SATURATING = {torch.nn.Tanh: "tanh", torch.nn.Sigmoid: "sigmoid"}
 RECTIFIERS = (torch.nn.ReLU, torch.nn.ReLU6)
@@ -532,6 +532,7 @@ def theory(width: int = 64) -> dict:
     """
     from snippets.tanh_gain import fixed_point
 
+    width = positive_int("width", width)
     fp = fixed_point(math.sqrt(width) * CASES["tanh_normal"]["std"])
     z = math.atanh(SAT_TANH)
     return {
@@ -728,7 +729,7 @@ FIGURES = {"diagnose": ("figure_data", "plot_figure")}  # see snippets/figures.p
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli_parser(__doc__)  # errors in one line, exit 2
     parser.add_argument("--case", default="tanh_normal", help=f"one of {', '.join(CASES)}")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     args = parser.parse_args(argv)

@@ -388,7 +388,7 @@ def transformer_reinit(*, d_model: int = 256, nhead: int = 8, layers: int = 2, d
     if d_model % nhead:
         raise ValueError(f"nhead: expected a divisor of d_model={d_model}, got {nhead}")
     dev = resolve_device(device)
-    torch.manual_seed(non_negative_int("seed", seed))
+    torch.manual_seed(random_seed("seed", seed))
     model = nn.Transformer(d_model, nhead, layers, layers, dim_feedforward, batch_first=True, device=dev)
     sizes = {"d_model": d_model, "dim_feedforward": dim_feedforward}
     weights = {}

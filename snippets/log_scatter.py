@@ -31,12 +31,12 @@ predicts for its batch (spread 0.91).
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import torch
 
-from snippets.checks import non_negative_int, positive_int, resolve_device
+from snippets.checks import non_negative_int, one_of, positive_int, resolve_device
+from snippets.checks import parser as cli_parser
 from snippets.propagation import propagate, theory
 
 RELATIVE_VARIANCE = {"linear": 2.0, "relu": 5.0}   # of z^2 and of relu(z)^2 / E[relu(z)^2]
@@ -46,7 +46,8 @@ SEEDS = tuple(range(200))
 
 def predicted(activation: str, width: int, depth: int) -> dict:
     """Centre and spread of ln(mean square) after ``depth`` layers, one input, first order."""
-    r = RELATIVE_VARIANCE[activation]
+    r = RELATIVE_VARIANCE[one_of("activation", activation, RELATIVE_VARIANCE)]
+    width, depth = positive_int("width", width), positive_int("depth", depth)
     return {"mean": -r * depth / (2 * width), "sd": math.sqrt(r * depth / width)}
 
 
@@ -174,7 +175,7 @@ FIGURES = {"log_scatter": ("figure_data", "plot_figure")}  # see snippets/figure
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli_parser(__doc__)  # errors in one line, exit 2
     parser.add_argument("--seeds", type=int, default=len(SEEDS), help="seeds 0 .. N-1 (at least 2)")
     parser.add_argument("--width", type=int, default=256)
     parser.add_argument("--depth", type=int, default=50)

@@ -42,14 +42,14 @@ CPU thread):
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
 import torch
 from torch import nn
 
-from snippets.checks import non_negative_int, one_of, positive_float, positive_int, resolve_device
+from snippets.checks import distinct, non_negative_int, one_of, positive_float, positive_int, resolve_device
+from snippets.checks import parser as cli_parser
 from snippets.digits import load_digits
 from snippets.orthogonal import orthogonal_
 
@@ -186,6 +186,7 @@ def layer_variances(model: nn.Module, x: torch.Tensor) -> list[float]:
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 INITS = ("default", "kaiming", "lsuv")
 SEEDS = (0, 1, 2, 3, 4)
+MAX_DEPTH = 1000  # linear layers: deeper nets are not what these experiments are about
 DEFAULTS = {"depth": 20, "width": 32, "epochs": 6, "lr": 0.01, "momentum": 0.9, "batch_size": 64,
             "lsuv_batch": 256}
 N_CLASSES = 10
@@ -197,6 +198,9 @@ THRESHOLD = 2.0   # "has started to learn": loss 13 % below chance, as in he_dee
 def mlp(activation: str, *, depth: int, width: int, n_in: int = 64, n_out: int = 10) -> nn.Sequential:
     """``depth`` nn.Linear layers n_in -> width -> ... -> width -> n_out, the activation
     after each but the last. nn.Linear draws from the global RNG (seed it first)."""
+    one_of("activation", activation, ACTIVATIONS)
+    depth, width = positive_int("depth", depth, most=MAX_DEPTH), positive_int("width", width)
+    n_in, n_out = positive_int("n_in", n_in), positive_int("n_out", n_out)
     sizes = [n_in] + [width] * (depth - 1) + [n_out]
     layers = []
     for n_a, n_b in zip(sizes[:-1], sizes[1:]):
@@ -257,16 +261,15 @@ def train(activation: str, *, inits=INITS, seeds=SEEDS, depth: int = DEFAULTS["d
     1797 images at init; at epoch e >= 1 it is the mean over that epoch's minibatches.
     """
     one_of("activation", activation, ACTIVATIONS)
-    if isinstance(inits, str) or not inits or any(i not in INITS for i in inits) or len(set(inits)) < len(inits):
-        raise ValueError(f"inits: expected names from {list(INITS)} without repeats, got {inits!r}")
+    inits = distinct("inits", inits, INITS)
     try:
         seeds = [non_negative_int("seeds", s) for s in seeds]
     except TypeError:
         raise ValueError(f"seeds: expected a sequence of non-negative integers, got {seeds!r}") from None
     if not seeds or len(set(seeds)) < len(seeds):
         raise ValueError(f"seeds: expected a non-empty sequence without repeats, got {seeds!r}")
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 2:
-        raise ValueError(f"depth: expected an integer >= 2 (linear layers), got {depth!r}")
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 2 <= depth <= MAX_DEPTH:
+        raise ValueError(f"depth: expected an integer from 2 to {MAX_DEPTH} (linear layers), got {depth!r}")
     width, epochs, batch_size, lsuv_batch = (positive_int(k, v) for k, v in (
         ("width", width), ("epochs", epochs), ("batch_size", batch_size), ("lsuv_batch", lsuv_batch)))
     lr = positive_float("lr", lr)
@@ -482,7 +485,7 @@ def print_table(run: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli_parser(__doc__)  # errors in one line, exit 2
     parser.add_argument("--depth", type=int, default=DEFAULTS["depth"])
     parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
     parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])

@@ -78,6 +78,9 @@ def test_cli(tmp_path, capsys):
     out = tmp_path / "s.zip"
     assert main(["--out", str(out)]) == 0
     assert out.read_bytes() == build_zip()
-    assert main(["--out", str(tmp_path / "no" / "such" / "dir.zip")]) == 1
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["--out", str(tmp_path / "no" / "such" / "dir.zip")])
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1
+    assert exit_.value.code == 2 and "argument --out: expected a file in an existing folder" in err
+    assert err.count("\n") == 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
 from test_reader_features import CHROMIUM, FLAGS, LANGS, _browser_or_skip, page_path
 
 VIEWPORT = {"width": 1366, "height": 900}

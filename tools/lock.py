@@ -16,7 +16,6 @@ which differs between the CPU index and PyPI.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+
+from snippets.checks import parser as cli_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements.txt"
@@ -97,9 +98,11 @@ def resolve(requirements_text: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     import platform
 
-    parser = argparse.ArgumentParser(prog="python -m tools.lock", description=__doc__.split("\n")[0])
+    parser = cli_parser(__doc__, prog="python -m tools.lock")  # errors in one line, exit 2
     parser.add_argument("--out", type=Path, default=CONSTRAINTS, help="where to write (default: constraints.txt)")
     args = parser.parse_args(argv)
+    if not args.out.parent.is_dir():
+        parser.error(f"argument --out: expected a file in an existing folder, got {str(args.out)!r}")
     try:
         text = REQUIREMENTS.read_text(encoding="utf-8")
         pins = from_report(resolve(text), {canonicalize_name(r.name) for r in requirements(text)})

@@ -21,7 +21,6 @@ order, one fixed timestamp, mode 0644, so two builds give the same file.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import io
 import re
@@ -29,6 +28,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from snippets.checks import parser as cli_parser
 from tools.standalone import PACKAGE, THIRD_PARTY, dependencies
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,9 +158,11 @@ def build_zip(docs_dir: Path = DOCS, requirements: str | None = None) -> bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.package", description=__doc__.strip().splitlines()[0])
+    parser = cli_parser(__doc__, prog="python -m tools.package")  # errors in one line, exit 2
     parser.add_argument("--out", type=Path, default=Path(NAME), help=f"where to write the zip (default {NAME})")
     args = parser.parse_args(argv)
+    if not args.out.parent.is_dir():
+        parser.error(f"argument --out: expected a file in an existing folder, got {str(args.out)!r}")
     try:
         data = build_zip()
         args.out.write_bytes(data)
