@@ -224,6 +224,8 @@ def figure_data(device: str = "cpu", width: int = 512, depth: int = 40, seeds=tu
         m = summarize(measure(sw2, SB2, c0=c0, width=width, depth=depth, seeds=seeds, device=device))
         sd = spread(th["c"], th["slope"], width)
         out["runs"][name] = {**th, "c0": c0, "measured": m["mean"], "measured_sd": m["sd"], "theory_sd": sd,
+                             # Schoenholz et al. (2017) trained nets up to about 6 xi_c layers
+                             "six_xi_c": 6 * th["xi_c"] if th["xi_c"] else None,
                              "worst_z": max(abs(a - b) / (s / math.sqrt(len(seeds)))
                                             for a, b, s in zip(m["mean"][1:], th["c"][1:], sd[1:]))}
     relu = summarize(measure(2.0, 0.0, c0=0.0, activation="relu", width=width, depth=depth, seeds=seeds,
