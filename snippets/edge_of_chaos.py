@@ -24,6 +24,13 @@ inputs still converge to each other, but slowly: 1 - c_l ~ 9 pi^2 / (2 l^2).
 ``measure`` runs real nets of finite width on two inputs and records the correlation of their
 pre-activations layer by layer; ``spread`` predicts its seed-to-seed standard deviation.
 
+Results (``figure_data``: width 512, 40 layers, 8 seeds, sigma_b^2 = 0.05; about 2.5 s on one
+CPU thread): the critical line passes sigma_w^2 = 1 at sigma_b^2 = 0 and 1.761 at 0.05 (q* =
+0.570 there). Ordered, sigma_w^2 = 1: chi_1 = 0.759, xi_c = 3.6 layers; chaotic, sigma_w^2 = 4:
+chi_1 = 1.342, c* = 0.165, xi_c = 7.0; critical: c_40 = 0.850 from c_0 = 0.2 (measured 0.853).
+Every measured layer mean lies within 2 standard errors of the map. ReLU + He from orthogonal
+inputs: c_40 = 0.982 (measured 0.984).
+
     python -m snippets.edge_of_chaos [--width 512] [--depth 40] [--seeds 8] [--device cpu]
 """
 
