@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LINK = re.compile(r"\]\((https?://[^)\s]+)\)")
 ENTRY = re.compile(r'^- <span id="([^"]+)"></span>')
-PAPER = re.compile(r"^https://(doi\.org/10\.\d+/|arxiv\.org/abs/|proceedings\.mlr\.press/v\d+/"
+PAPER = re.compile(r"^https://(doi\.org/10\.\d+/|arxiv\.org/abs/|proceedings\.mlr\.press/v\d+/|proceedings\.neurips\.cc/paper(_files/paper)?/\d{4}/hash/"
                    r"|www\.deeplearningbook\.org/)|\.pdf$")
 GITHUB_NUMBER = re.compile(r"(?<![\w/])#(\d+)\b")
 # an entry whose address could not be found: its text says so (both languages)
