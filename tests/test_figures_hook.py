@@ -47,14 +47,14 @@ def test_what_cannot_be_published_fails_the_build_naming_page_and_line(render, p
 
 
 def test_a_missing_language_of_a_figure_fails(tmp_path, monkeypatch):
-    folder = tmp_path / "fig"
+    folder = tmp_path / "tanh_gain"  # a real figure: outputs() accepts only those
     folder.mkdir()
-    for f in ("fig.json", "fig.en.svg"):
+    for f in ("tanh_gain.json", "tanh_gain.en.svg"):
         (folder / f).write_text("x")
-    monkeypatch.setattr(hook, "_manifest", {"fig": str(folder)})
-    with pytest.raises(PluginError, match=r"figure fig: fig\.zh\.svg missing"):
+    monkeypatch.setattr(hook, "_manifest", {"tanh_gain": str(folder)})
+    with pytest.raises(PluginError, match=r"figure tanh_gain: tanh_gain\.zh\.svg missing"):
         hook.on_files([], config=None)
-    (folder / "fig.zh.svg").write_text("x")
+    (folder / "tanh_gain.zh.svg").write_text("x")
     monkeypatch.setattr(hook.File, "generated", lambda config, uri, abs_src_path: SimpleNamespace(src_uri=uri))
     assert sorted(f.src_uri for f in hook.on_files([], config=None)) == [
-        "figures/fig.en.svg", "figures/fig.json", "figures/fig.zh.svg"]
+        "figures/tanh_gain.en.svg", "figures/tanh_gain.json", "figures/tanh_gain.zh.svg"]
