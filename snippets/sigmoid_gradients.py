@@ -163,6 +163,7 @@ def figure_data(device: str = "cpu") -> dict:
         r = train_zero_sigmoid(d, device=device)
         r["grad_w1"] = [gw[0] for gw in r["grad_w"]]
         r["grad_w1_plateau"] = r["grad_w1"][r["step"].index(PLATEAU_STEP)]  # after the mean is fitted
+        r["final_loss"] = r["loss"][-1]
         if d > 1:  # one layer more below: the gradient picks up one factor n c sigma'(z) <= n |c| / 4
             r["ratio"] = r["grad_w1_plateau"] / zero[str(d - 1)]["grad_w1_plateau"]
             r["predicted_ratio"] = r["config"]["width"] * abs(r["clone_weight_plateau"][0]) / 4
