@@ -112,7 +112,8 @@ LABELS = {
     "en": {"verdict": {"saddle": "saddle", "minimum": "minimum", "degenerate": "degenerate",
                        "not stationary": "not stationary"},
            "title": "{act}: {verdict}\n{neg} negative, {zero} zero, {pos} positive eigenvalues",
-           "relu_title": "ReLU: {verdict} (no Hessian at the kink)\nmost negative one-sided curvature {q}",
+           "relu_title": "ReLU: non-smooth {verdict} (no Hessian at the kink; autograd's, with relu′(0) = 0,\n"
+                         "is positive semidefinite); most negative one-sided curvature {q}",
            "index": "eigenvalue number (sorted)", "eigenvalue": "Hessian eigenvalue",
            "curvature": "one-sided curvature L″(0+) along a unit direction", "count": "directions",
            "structured": "one unit: (u/√2, ∓1/√2)", "random": "random directions",
@@ -120,7 +121,8 @@ LABELS = {
     "zh": {"verdict": {"saddle": "鞍点", "minimum": "极小值点", "degenerate": "退化（二阶无法判定）",
                        "not stationary": "不是驻点"},
            "title": "{act}：{verdict}\n{neg} 个负、{zero} 个零、{pos} 个正特征值",
-           "relu_title": "ReLU：{verdict}（折点处 Hessian 不存在）\n单侧曲率最小为 {q}",
+           "relu_title": "ReLU：非光滑的{verdict}（折点处 Hessian 不存在；自动微分取 relu′(0) = 0 给出的矩阵半正定）"
+                         "\n单侧曲率最小为 {q}",
            "index": "特征值序号（从小到大）", "eigenvalue": "Hessian 特征值",
            "curvature": "沿单位方向的单侧曲率 L″(0+)", "count": "方向数",
            "structured": "单个单元：(u/√2, ∓1/√2)", "random": "随机方向",
