@@ -43,6 +43,7 @@ import torch
 from snippets.checks import non_negative_int, positive_float, positive_int, resolve_device, resolve_dtype
 from snippets.propagation import MOMENTS
 
+LEAVE = 0.9  # a loss 10 % below the plateau's: the net uses its input
 PLATEAU_STEP = 100  # the mean target is fitted by then, the lower layers still at rest
 ACTS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 
@@ -60,7 +61,9 @@ def train_zero_sigmoid(depth: int, *, width: int = 8, steps: int = 3000, lr: flo
     gradient descent on MSE; the target 0.5 + 0.4 tanh(2 x1 - x2) needs the first layer.
 
     Returns ``step``, ``loss`` and ``grad_w`` (the norm of dL/dW_l for every layer l, the
-    first one first) at log-spaced steps, ``w1_final`` (the norm of the first layer's
+    first one first) at log-spaced steps, ``plateau_loss`` (half the target's variance:
+    the best an output that ignores the input can do), ``leave_step`` (the first step
+    with a loss below ``LEAVE`` times that, or None), ``w1_final`` (the norm of the first layer's
     weights after the last step) and ``clone_weight`` (the common value of each
     hidden-to-hidden and output layer's weights at the end, first one first; and at
     step ``PLATEAU_STEP`` as ``clone_weight_plateau``, if the run gets there)."""
@@ -77,7 +80,9 @@ def train_zero_sigmoid(depth: int, *, width: int = 8, steps: int = 3000, lr: flo
     weights = [torch.zeros(b, a, device=dev, dtype=dt, requires_grad=True) for a, b in zip(dims, dims[1:])]
     biases = [torch.zeros(b, device=dev, dtype=dt, requires_grad=True) for b in dims[1:]]
     f, log_at = ACTS[activation], set(_log_steps(steps, n_logs))
-    log: dict = {"step": [], "loss": [], "grad_w": []}
+    log: dict = {"step": [], "loss": [], "grad_w": [], "leave_step": None}
+    # the plateau: the best loss of an output that ignores the input, half the target's variance
+    log["plateau_loss"] = 0.5 * y.var(unbiased=False).item()
     for step in range(steps + 1):
         h = x
         for i, (w, b) in enumerate(zip(weights, biases)):
@@ -85,6 +90,8 @@ def train_zero_sigmoid(depth: int, *, width: int = 8, steps: int = 3000, lr: flo
             h = f(h) if i < depth else h
         loss = 0.5 * ((h - y) ** 2).mean()
         grads = torch.autograd.grad(loss, weights + biases)
+        if log["leave_step"] is None and loss.item() < LEAVE * log["plateau_loss"]:
+            log["leave_step"] = step
         if step == PLATEAU_STEP:
             log["clone_weight_plateau"] = [w[0, 0].item() for w in weights[1:]]
         if step in log_at:

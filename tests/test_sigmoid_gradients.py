@@ -43,6 +43,11 @@ def test_deeper_zero_starts_get_geometrically_less_gradient(data):
     # three hidden layers: the first layer has not visibly moved in 3,000 steps, and the
     # loss still sits on the plateau of the mean target
     assert z["3"]["w1_final"] < 1e-5
+    # the loss leaves the plateau (half the target's variance) at once with one hidden
+    # layer, after a long wait with two, and not at all in 3,000 steps with three or four
+    assert z["1"]["leave_step"] < sg.PLATEAU_STEP < 10 * sg.PLATEAU_STEP < z["2"]["leave_step"]
+    assert z["3"]["leave_step"] is None and z["4"]["leave_step"] is None
+    assert z["3"]["final_loss"] == pytest.approx(z["3"]["plateau_loss"], rel=1e-3)
     assert z["3"]["loss"][-1] == pytest.approx(z["3"]["loss"][z["3"]["step"].index(sg.PLATEAU_STEP)], rel=1e-3)
 
 
