@@ -60,6 +60,14 @@ def test_each_extra_layer_multiplies_the_gradient_by_n_c_sigma_prime(data, depth
     assert 0.9 * r["predicted_ratio"] <= r["ratio"] <= 1.001 * r["predicted_ratio"]
 
 
+def test_the_error_reaches_one_layer_further_down_per_step(data):
+    """From zero, the layer k below the output gets its first non-zero gradient at step k:
+    the weights above it must have left zero first."""
+    r = data["zero"]["4"]
+    first = [next(s for s, gw in zip(r["step"], r["grad_w"]) if gw[i] > 0) for i in range(5)]
+    assert first == [4, 3, 2, 1, 0]
+
+
 def test_tanh_from_zero_gets_exactly_no_gradient_below_the_top():
     r = train_zero_sigmoid(2, steps=50, activation="tanh")
     assert all(gw[0] == 0.0 and gw[1] == 0.0 for gw in r["grad_w"])
