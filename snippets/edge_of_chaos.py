@@ -36,13 +36,13 @@ inputs: c_40 = 0.982 (measured 0.984).
 
 from __future__ import annotations
 
-import argparse
 import functools
 import math
 
 import numpy as np
 import torch
 
+from snippets.checks import parser as cli_parser
 from snippets.checks import (distinct, non_negative_float, positive_float, positive_int,
                              resolve_device, resolve_dtype)
 
@@ -222,6 +222,7 @@ def phase_grid(*, sw2_max: float = 4.5, sb2_max: float = 0.3, size: int = 61, or
 
 
 def figure_data(device: str = "cpu", width: int = 512, depth: int = 40, seeds=tuple(range(8))) -> dict:
+    seeds = distinct("seeds", seeds)
     points = {k: (v if v is not None else critical_sw2(SB2)) for k, v in POINTS.items()}
     out = {"width": width, "depth": depth, "n_seeds": len(seeds), "sb2": SB2, "order": ORDER,
            "phase": phase_grid(), "runs": {}}
@@ -306,8 +307,7 @@ FIGURES = {"edge_of_chaos": ("figure_data", "plot_figure")}  # see snippets/figu
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m snippets.edge_of_chaos",
-                                     description=__doc__.strip().splitlines()[0])
+    parser = cli_parser(__doc__, prog="python -m snippets.edge_of_chaos")  # errors in one line, exit 2
     parser.add_argument("--width", type=int, default=512)
     parser.add_argument("--depth", type=int, default=40)
     parser.add_argument("--seeds", type=int, default=8)

@@ -27,7 +27,17 @@ into when f(0) = 0 (only the output bias moves).
   falls along such rays at second order, so P is not a minimum. A saddle in the
   non-smooth sense: stationary, with descent directions. (Central differences of the
   gradient, as ``hessian_eigenvalues`` uses, would average the two sides of the kink
-  and print a Hessian that is not there: +-0.114 for these data.)
+  and print a Hessian that is not there: +-0.114 for these data.) Autograd prints yet
+  another one: with PyTorch's relu'(0) = 0 and relu'' = 0, ``torch.autograd.functional.hessian``
+  returns ten zeros and a 1 (the output bias), a positive semidefinite matrix that
+  would make P look like a (degenerate) minimum. It is the Hessian of the function
+  relu'(0) = 0 pretends the network is, not of the loss; the saddle only shows along rays.
+
+Whether P is reached at all depends on the hidden biases. The all-zero start is
+stationary for tanh and ReLU only because b1 = 0 as well: keep PyTorch's default
+biases (uniform in +-1/sqrt(fan_in)) and zero only the weights, and the hidden
+outputs f(b1) are neither 0 nor equal to each other, so W2 moves at the first step,
+W1 at the second, and the units differ from the start (``start_default_bias``).
 
 The figure shows the eigenvalues (tanh, sigmoid) and the one-sided curvatures along
 400 structured and 400 random unit directions (ReLU). All of it is NumPy, float64,
@@ -38,10 +48,47 @@ and takes well under a second.
 
 from __future__ import annotations
 
-from snippets.checks import arg, device_name, parser, positive_int, random_seed
-from snippets.tiny_net import ZERO_TOL, zero_point_curvature
+import numpy as np
+
+from snippets.checks import arg, device_name, one_of, parser, positive_int, random_seed
+from snippets.tiny_net import X, Y, ZERO_TOL, forward_backward, init_params, zero_point_curvature, zero_weight_point
 
 CURVATURE_ACTIVATIONS = ("tanh", "relu", "sigmoid")
+
+
+def autograd_hessian(activation: str) -> list[float]:
+    """Eigenvalues of what ``torch.autograd.functional.hessian`` returns at the zero-weight
+    point (float64). For tanh and sigmoid it is the Hessian; for ReLU, where the loss has
+    none, it is the Hessian of the smooth function that relu'(0) = 0, relu'' = 0 describe."""
+    import torch
+
+    acts = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
+    if activation not in acts:
+        raise ValueError(f"activation: expected one of {sorted(acts)}, got {activation!r}")
+    x, y = torch.tensor(X), torch.tensor(Y)
+    p = zero_weight_point()
+    theta = torch.tensor(np.concatenate([p[k].ravel() for k in ("W1", "b1", "W2", "b2")]))
+
+    def loss(t):  # the parameter order of tiny_net: W1 (2x3), b1 (2), W2 (1x2), b2 (1)
+        a = acts[activation](x @ t[0:6].reshape(2, 3).T + t[6:8])
+        return 0.5 * ((a @ t[8:10] + t[10] - y) ** 2).mean()
+
+    h = torch.autograd.functional.hessian(loss, theta)
+    return torch.linalg.eigvalsh((h + h.T) / 2).tolist()
+
+
+def start_default_bias(activation: str, seed: int = 0) -> dict:
+    """The gradient at zero weights when the biases keep PyTorch's default init
+    (uniform in +-1/sqrt(fan_in): fan-in 3 for b1, 2 for b2), as ``nn.init.zeros_``
+    on the weights alone leaves them."""
+    one_of("activation", activation, CURVATURE_ACTIVATIONS)
+    rng = np.random.default_rng(random_seed("seed", seed))
+    p = init_params("zero")
+    p["b1"] = rng.uniform(-1 / np.sqrt(3), 1 / np.sqrt(3), 2)
+    p["b2"] = rng.uniform(-1 / np.sqrt(2), 1 / np.sqrt(2), 1)
+    _, g = forward_backward(p, X, Y, activation)
+    return {"W2_grad_norm": float(np.linalg.norm(g["W2"])), "W1_grad_norm": float(np.linalg.norm(g["W1"])),
+            "b1": p["b1"].tolist()}
 
 
 def zero_point_data(device: str = "cpu", *, n_directions: int = 400, seed: int = 0) -> dict:
@@ -49,6 +96,11 @@ def zero_point_data(device: str = "cpu", *, n_directions: int = 400, seed: int =
     for the figure generator; the computation is NumPy on the CPU)."""
     device_name("device", device)
     data = {a: zero_point_curvature(a, n_directions=n_directions, seed=seed) for a in CURVATURE_ACTIVATIONS}
+    for a in CURVATURE_ACTIVATIONS:
+        eig = autograd_hessian(a)
+        data[a]["autograd"] = {"eigenvalues": eig, "min": min(eig), "max": max(eig),
+                               "negative": sum(v < -ZERO_TOL for v in eig)}
+        data[a]["start_default_bias"] = start_default_bias(a, seed)
     data["provenance"] = {"dtype": "float64", "seed": seed, "n_directions": n_directions, "zero_tol": ZERO_TOL,
                           "computed_with": "NumPy on the CPU", "network": "3-2-1, MSE, 4 examples (tiny_net)",
                           "point": "all weights and hidden biases 0, output bias mean(y)"}
@@ -59,7 +111,8 @@ LABELS = {
     "en": {"verdict": {"saddle": "saddle", "minimum": "minimum", "degenerate": "degenerate",
                        "not stationary": "not stationary"},
            "title": "{act}: {verdict}\n{neg} negative, {zero} zero, {pos} positive eigenvalues",
-           "relu_title": "ReLU: {verdict} (no Hessian at the kink)\nmost negative one-sided curvature {q}",
+           "relu_title": "ReLU: non-smooth {verdict} (no Hessian at the kink; autograd's, with relu′(0) = 0,\n"
+                         "is positive semidefinite); most negative one-sided curvature {q}",
            "index": "eigenvalue number (sorted)", "eigenvalue": "Hessian eigenvalue",
            "curvature": "one-sided curvature L″(0+) along a unit direction", "count": "directions",
            "structured": "one unit: (u/√2, ∓1/√2)", "random": "random directions",
@@ -67,7 +120,8 @@ LABELS = {
     "zh": {"verdict": {"saddle": "鞍点", "minimum": "极小值点", "degenerate": "退化（二阶无法判定）",
                        "not stationary": "不是驻点"},
            "title": "{act}：{verdict}\n{neg} 个负、{zero} 个零、{pos} 个正特征值",
-           "relu_title": "ReLU：{verdict}（折点处 Hessian 不存在）\n单侧曲率最小为 {q}",
+           "relu_title": "ReLU：非光滑的{verdict}（折点处 Hessian 不存在；自动微分取 relu′(0) = 0 给出的矩阵半正定）"
+                         "\n单侧曲率最小为 {q}",
            "index": "特征值序号（从小到大）", "eigenvalue": "Hessian 特征值",
            "curvature": "沿单位方向的单侧曲率 L″(0+)", "count": "方向数",
            "structured": "单个单元：(u/√2, ∓1/√2)", "random": "随机方向",

@@ -266,3 +266,17 @@ def test_train_clones_rejects_bad_arguments(kwargs, name):
 def test_helpers_reject_bad_arguments(call, name):
     with pytest.raises(ValueError, match=rf"^{name}: expected"):
         call()
+
+
+def test_a_rounding_sized_split_leaves_the_plateau_within_twelve_thousand_steps():
+    """Float64 rounding splits clones by about 1e-16 to 1e-13 (machine-dependent, so we
+    plant a split of 1e-13 instead). On the plateau, a saddle, Adam grows it about
+    tenfold every 700-800 steps: O(1) by about step 10,000, and the loss leaves the plateau. So rounding
+    is not "far too little to matter for thousands of steps" (issue 17, item 11)."""
+    r = train_clones(width=16, steps=12_000, batch=128, optimizer="adam", dtype="float64",
+                     perturb=1e-13, n_logs=12, num_threads=1)
+    plateau = [s for step, s in zip(r["step"], r["spread1"]) if 500 <= step <= 1500]
+    assert max(plateau) < 1e-10  # still rounding-sized after the loss has reached the plateau
+    assert r["escape_step"] is not None and r["escape_step"] > 3000
+    assert max(r["spread1"][-1], r["spread2"][-1]) > 1e-1
+    assert r["loss"][-1] < 0.9 * min(r["loss"][:-2])  # the loss has left the plateau

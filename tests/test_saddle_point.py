@@ -50,3 +50,24 @@ def test_cli(capsys):
     saddle_point.main(["--directions", "20"])
     out = capsys.readouterr().out
     assert out.count("saddle") == 3 and "no Hessian" in out
+
+
+def test_autograd_hessian_hides_relu_saddle(data):
+    """With relu'(0) = 0 and relu'' = 0, autograd's "Hessian" at the kink is positive
+    semidefinite: it would call the point a (degenerate) minimum, while the one-sided
+    curvature along some rays is negative. For tanh autograd agrees with the Hessian."""
+    relu = data["relu"]["autograd"]
+    assert relu["negative"] == 0 and relu["min"] >= -1e-12
+    assert sorted(relu["eigenvalues"])[-1] == pytest.approx(1.0)  # the output bias alone
+    assert data["relu"]["curvature"]["min"] < -0.1  # ... yet the loss falls along some rays
+    for act in ("tanh", "sigmoid"):
+        assert data[act]["autograd"]["eigenvalues"] == pytest.approx(sorted(data[act]["hessian"]), abs=1e-6)
+
+
+def test_the_zero_start_is_stationary_only_with_zero_hidden_biases(data):
+    """PyTorch's default biases (zero weights only): the output weights get a gradient at
+    once for every activation; with b1 = 0 only sigmoid's do."""
+    for act in CURVATURE_ACTIVATIONS:
+        assert data[act]["start_default_bias"]["W2_grad_norm"] > 0.1
+        assert data[act]["start_default_bias"]["W1_grad_norm"] == 0.0  # W2 = 0 still blocks W1
+    assert len(set(data["tanh"]["start_default_bias"]["b1"])) == 2  # the units differ already
