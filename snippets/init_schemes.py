@@ -23,7 +23,7 @@ import numbers
 import numpy as np
 import torch
 
-from snippets.checks import one_of, positive_float, positive_int
+from snippets.checks import non_negative_int, one_of, positive_float, positive_int
 
 
 # --8<-- [start:fans]
@@ -70,6 +70,56 @@ def layer_fans(layer: torch.nn.Module) -> dict[str, tuple[int, int]]:
                 "true": (layer.in_channels // g * k, layer.out_channels // g * k)}
     raise ValueError(f"layer: expected nn.Linear or a (transposed) convolution, got {type(layer).__name__}")
 # --8<-- [end:layer_fans]
+
+
+# --8<-- [start:forward_fan]
+def forward_fan(layer: torch.nn.Module) -> float:
+    """Inputs summed into one output, at any stride: the fan-in the forward pass needs.
+
+    Linear: in. ConvNd: in / groups * prod(kernel), PyTorch's fan_in. ConvTransposeNd:
+    each input is spread over prod(kernel) outputs spaced ``stride`` apart, so an output
+    sums in / groups * prod(kernel) / prod(stride) inputs = PyTorch's fan_out / (groups *
+    prod(stride)): an average over output positions, exact away from the borders when
+    each stride divides its kernel size.
+    """
+    if isinstance(layer, torch.nn.modules.conv._ConvTransposeNd):
+        k, s = math.prod(layer.kernel_size), math.prod(layer.stride)
+        return layer.in_channels // layer.groups * k / s
+    return float(layer_fans(layer)["true"][0])
+# --8<-- [end:forward_fan]
+
+
+def transposed_check(in_channels: int = 128, out_channels: int = 64, kernel: int = 4, *,
+                     groups: int = 4, stride: int = 1, size: int = 16, batch: int = 4,
+                     seed: int = 0) -> dict:
+    """Mean square of a ConvTranspose2d's output for a unit-normal input, with N(0, 1 / fan)
+    weights for PyTorch's fan_in, its fan_out and ``forward_fan`` (gain 1: the forward
+    rule wants 1). Only outputs at least kernel - 1 from the border are counted: there
+    every output sums the full fan-in."""
+    in_channels, out_channels, kernel, groups, stride, size, batch = (positive_int(k, v) for k, v in (
+        ("in_channels", in_channels), ("out_channels", out_channels), ("kernel", kernel),
+        ("groups", groups), ("stride", stride), ("size", size), ("batch", batch)))
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"groups: must divide in_channels and out_channels, got {groups}")
+    gen = torch.Generator().manual_seed(non_negative_int("seed", seed))
+    layer = torch.nn.ConvTranspose2d(in_channels, out_channels, kernel, stride=stride, groups=groups, bias=False)
+    x = torch.randn(batch, in_channels, size, size, generator=gen)
+    torch_in, torch_out = fans(layer.weight.shape)
+    c = kernel - 1
+    out = {"label": f"ConvTranspose2d({in_channels}, {out_channels}, {kernel}"
+                    + (f", stride={stride}" if stride > 1 else "") + (f", groups={groups}" if groups > 1 else "") + ")",
+           "torch": [torch_in, torch_out], "forward_fan": forward_fan(layer), "mean_square": {}}
+    base = torch.randn(layer.weight.shape, generator=gen)  # one draw, scaled for each fan
+    for mode, fan in (("fan_in", torch_in), ("fan_out", torch_out), ("forward", out["forward_fan"])):
+        with torch.no_grad():
+            layer.weight.copy_(base / math.sqrt(fan))
+            y = layer(x)[:, :, c:-c, c:-c]
+        out["mean_square"][mode] = float(y.double().square().mean())
+    out["outputs"] = y.numel()
+    return out
+
+
+TRANSPOSED_CASES = ({"groups": 4, "stride": 1}, {"groups": 1, "stride": 2}, {"groups": 4, "stride": 2})
 
 
 # --8<-- [start:gain]
@@ -238,6 +288,8 @@ EXAMPLE_LAYERS = {  # key -> (how it is written, constructor): the page's table 
     "depthwise": ("Conv2d(64, 64, 3, groups=64)", lambda: torch.nn.Conv2d(64, 64, 3, groups=64)),
     "conv3d": ("Conv3d(16, 32, 3)", lambda: torch.nn.Conv3d(16, 32, 3)),
     "transpose": ("ConvTranspose2d(128, 64, 4)", lambda: torch.nn.ConvTranspose2d(128, 64, 4)),
+    "transpose_grouped": ("ConvTranspose2d(128, 64, 4, groups=4)",
+                          lambda: torch.nn.ConvTranspose2d(128, 64, 4, groups=4)),
 }
 
 
@@ -274,6 +326,7 @@ def figure_data(device: str = "cpu", shape=(256, 512), seed: int = 0) -> dict:
             "gains": {"sigmoid": gain("sigmoid"), "tanh": gain("tanh"), "relu": gain("relu"),
                       "leaky_relu_001": gain("leaky_relu"), "leaky_relu_02": gain("leaky_relu", 0.2),
                       "selu": gain("selu"), "torch_default": gain("leaky_relu", math.sqrt(5.0))},
+            "transposed": [transposed_check(**case, seed=seed) for case in TRANSPOSED_CASES],
             "trunc_std_factor": TRUNC_STD_2,
             "torch_trunc_002": {"max_abs_over_std": float(w.abs().max() / 0.02),
                                 "std_measured": float(w.std())},
