@@ -148,6 +148,58 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
 # --8<-- [end:gain]
 
 
+# --8<-- [start:forward_gain]
+def _sigmoid(z):
+    return 0.5 * (1 + np.tanh(z / 2))      # = 1 / (1 + e^-z), without overflow
+
+
+def _normal_pdf(z):
+    return np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+
+def _normal_cdf(z):
+    return 0.5 * (1 + np.vectorize(math.erf)(z / math.sqrt(2)))
+
+
+ACTIVATIONS = {  # f and f' (NumPy): ReLU and tanh, then four PyTorch has no gain for
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0) * 1.0),
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+    "gelu": (lambda z: z * _normal_cdf(z), lambda z: _normal_cdf(z) + z * _normal_pdf(z)),
+    "silu": (lambda z: z * _sigmoid(z), lambda z: _sigmoid(z) * (1 + z * (1 - _sigmoid(z)))),
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),   # alpha = 1
+            lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0)))),
+    "softplus": (lambda z: np.logaddexp(0.0, z), _sigmoid),              # beta = 1
+}
+
+
+def normal_mean(h, nodes: int = 200, cut: float = 12.0) -> float:
+    """E[h(z)] for z ~ N(0, 1): Gauss-Legendre on [-cut, 0] and [0, cut], each half smooth
+    for every f above (ReLU's and ELU's kinks sit at 0); |z| > 12 holds 4e-33 of the mass."""
+    u, w = np.polynomial.legendre.leggauss(positive_int("nodes", nodes))
+    z = np.concatenate([(u - 1) * cut / 2, (u + 1) * cut / 2])
+    return float(np.sum(np.concatenate([w, w]) * cut / 2 * h(z) * _normal_pdf(z)))
+
+
+def forward_gain(name: str) -> dict:
+    """The gain of the forward rule: with Var(w) = g^2 / fan_in, pre-activations of variance
+    1 give pre-activations of variance g^2 E[f(z)^2] in the next layer, so
+    g = 1 / sqrt(E[f(z)^2]), z ~ N(0, 1), keeps them at 1. ``chi`` is what that gain does
+    to the gradient's mean square per layer, g^2 E[f'(z)^2] (fan_in = fan_out)."""
+    f, df = ACTIVATIONS[one_of("name", name, tuple(ACTIVATIONS))]
+    m2 = normal_mean(lambda z: f(z) ** 2)
+    return {"second_moment": m2, "gain": 1 / math.sqrt(m2),
+            "chi": normal_mean(lambda z: df(z) ** 2) / m2, "mean": normal_mean(f)}
+
+
+def torch_gain(name: str) -> str:
+    """What torch.nn.init.calculate_gain answers for ``name``: its value, or its error."""
+    try:
+        return f"{torch.nn.init.calculate_gain(name):.4f}"
+    except ValueError as e:
+        return f"ValueError: {e}"
+# --8<-- [end:forward_gain]
+
+
 # --8<-- [start:formulas]
 def lecun_std(fan_in: int) -> float:                 # Var = 1 / fan_in
     return 1.0 / math.sqrt(positive_int("fan_in", fan_in))
@@ -326,6 +378,7 @@ def figure_data(device: str = "cpu", shape=(256, 512), seed: int = 0) -> dict:
             "gains": {"sigmoid": gain("sigmoid"), "tanh": gain("tanh"), "relu": gain("relu"),
                       "leaky_relu_001": gain("leaky_relu"), "leaky_relu_02": gain("leaky_relu", 0.2),
                       "selu": gain("selu"), "torch_default": gain("leaky_relu", math.sqrt(5.0))},
+            "forward_gains": {name: {**forward_gain(name), "torch": torch_gain(name)} for name in ACTIVATIONS},
             "transposed": [transposed_check(**case, seed=seed) for case in TRANSPOSED_CASES],
             "trunc_std_factor": TRUNC_STD_2,
             "torch_trunc_002": {"max_abs_over_std": float(w.abs().max() / 0.02),

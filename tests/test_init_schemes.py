@@ -503,3 +503,57 @@ def test_torch_trunc_normal_with_small_std_never_truncates(figure):
     t = figure["torch_trunc_002"]
     assert 3.5 < t["max_abs_over_std"] < 7
     assert t["std_measured"] == pytest.approx(0.02, rel=5 * math.sqrt(2 / figure["samples"]))
+
+
+# --- forward gains of activations without a calculate_gain entry ---------------------
+
+TORCH_F = {"relu": torch.relu, "tanh": torch.tanh, "gelu": nn.functional.gelu,
+           "silu": nn.functional.silu, "elu": nn.functional.elu, "softplus": nn.functional.softplus}
+
+
+@pytest.fixture(scope="module")
+def monte_carlo():
+    """E[f(z)^2] and E[f'(z)^2] from 2^21 draws of z ~ N(0, 1), f and f' from torch (f'
+    by autograd): independent of the quadrature and of the NumPy formulas it integrates."""
+    z = torch.randn(2**21, generator=torch.Generator().manual_seed(17), dtype=torch.float64,
+                    requires_grad=True)
+    out = {}
+    for name, f in TORCH_F.items():
+        y = f(z)
+        (dy,) = torch.autograd.grad(y.sum(), z)
+        out[name] = [(v.mean().item(), v.std().item() / math.sqrt(v.numel()))
+                     for v in (y.detach() ** 2, dy ** 2)]
+    return out
+
+
+@pytest.mark.parametrize("name", list(TORCH_F))
+def test_forward_gain_against_monte_carlo(name, monte_carlo):
+    """Tolerance: 5 standard errors of each Monte-Carlo mean; g = m^(-1/2) moves by half
+    the relative error of m, chi = b / a by at most the sum of both relative errors."""
+    d = S.forward_gain(name)
+    (a, se_a), (b, se_b) = monte_carlo[name]
+    assert d["second_moment"] == pytest.approx(a, rel=5 * se_a / a)
+    assert d["gain"] == pytest.approx(a ** -0.5, rel=2.5 * se_a / a)
+    assert d["chi"] == pytest.approx(b / a, rel=5 * (se_a / a + se_b / b))
+
+
+def test_forward_gain_exact_cases():
+    relu = S.forward_gain("relu")       # E[relu(z)^2] = 1/2, E[relu'(z)^2] = 1/2: sqrt 2, chi 1
+    assert relu["gain"] == pytest.approx(math.sqrt(2), rel=1e-12)
+    assert relu["chi"] == pytest.approx(1, rel=1e-12)
+    assert relu["mean"] == pytest.approx(1 / math.sqrt(2 * math.pi), rel=1e-12)
+    from snippets.propagation import MOMENTS   # the variance chapter's trapezoid rule, ~1e-6
+    assert S.forward_gain("tanh")["second_moment"] == pytest.approx(MOMENTS["tanh"][0](1.0), rel=1e-5)
+
+
+def test_torch_has_no_gain_for_four_activations():
+    for name in ("gelu", "silu", "elu", "softplus"):
+        assert S.torch_gain(name) == f"ValueError: Unsupported nonlinearity {name}"
+    assert S.torch_gain("relu") == f"{S.gain('relu'):.4f}"
+
+
+def test_figure_forward_gains(figure):
+    g = figure["forward_gains"]
+    assert set(g) == set(S.ACTIVATIONS)
+    assert g["tanh"]["gain"] == pytest.approx(1.5925, abs=1e-4)   # below PyTorch's 5/3
+    assert g["softplus"]["chi"] < 0.5 < 1 < g["elu"]["chi"] < g["gelu"]["chi"] < 1.1
