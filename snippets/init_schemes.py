@@ -17,6 +17,7 @@ Everything here matches ``torch.nn.init`` number for number (the tests compare t
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import numbers
 
@@ -172,10 +173,15 @@ ACTIVATIONS = {  # f and f' (NumPy): ReLU and tanh, then four PyTorch has no gai
 }
 
 
+@functools.lru_cache(maxsize=4)
+def _legendre(nodes: int):
+    return np.polynomial.legendre.leggauss(nodes)
+
+
 def normal_mean(h, nodes: int = 200, cut: float = 12.0) -> float:
     """E[h(z)] for z ~ N(0, 1): Gauss-Legendre on [-cut, 0] and [0, cut], each half smooth
     for every f above (ReLU's and ELU's kinks sit at 0); |z| > 12 holds 4e-33 of the mass."""
-    u, w = np.polynomial.legendre.leggauss(positive_int("nodes", nodes))
+    u, w = _legendre(positive_int("nodes", nodes))
     z = np.concatenate([(u - 1) * cut / 2, (u + 1) * cut / 2])
     return float(np.sum(np.concatenate([w, w]) * cut / 2 * h(z) * _normal_pdf(z)))
 
