@@ -16,14 +16,15 @@ Everything here matches ``torch.nn.init`` number for number (the tests compare t
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
 import numpy as np
 import torch
 
-from snippets.checks import (finite_float, float_tensor, numpy_generator, one_of, parser, positive_float, positive_int,
-                             random_seed, resolve_device, tensor_shape)
+from snippets.checks import (finite_float, float_tensor, non_negative_int, numpy_generator, one_of, parser,
+                             positive_float, positive_int, random_seed, resolve_device, tensor_shape)
 
 
 # --8<-- [start:fans]
@@ -61,6 +62,56 @@ def layer_fans(layer: torch.nn.Module) -> dict[str, tuple[int, int]]:
 # --8<-- [end:layer_fans]
 
 
+# --8<-- [start:forward_fan]
+def forward_fan(layer: torch.nn.Module) -> float:
+    """Inputs summed into one output, at any stride: the fan-in the forward pass needs.
+
+    Linear: in. ConvNd: in / groups * prod(kernel), PyTorch's fan_in. ConvTransposeNd:
+    each input is spread over prod(kernel) outputs spaced ``stride`` apart, so an output
+    sums in / groups * prod(kernel) / prod(stride) inputs = PyTorch's fan_out / (groups *
+    prod(stride)): an average over output positions, exact away from the borders when
+    each stride divides its kernel size.
+    """
+    if isinstance(layer, torch.nn.modules.conv._ConvTransposeNd):
+        k, s = math.prod(layer.kernel_size), math.prod(layer.stride)
+        return layer.in_channels // layer.groups * k / s
+    return float(layer_fans(layer)["true"][0])
+# --8<-- [end:forward_fan]
+
+
+def transposed_check(in_channels: int = 128, out_channels: int = 64, kernel: int = 4, *,
+                     groups: int = 4, stride: int = 1, size: int = 16, batch: int = 4,
+                     seed: int = 0) -> dict:
+    """Mean square of a ConvTranspose2d's output for a unit-normal input, with N(0, 1 / fan)
+    weights for PyTorch's fan_in, its fan_out and ``forward_fan`` (gain 1: the forward
+    rule wants 1). Only outputs at least kernel - 1 from the border are counted: there
+    every output sums the full fan-in."""
+    in_channels, out_channels, kernel, groups, stride, size, batch = (positive_int(k, v) for k, v in (
+        ("in_channels", in_channels), ("out_channels", out_channels), ("kernel", kernel),
+        ("groups", groups), ("stride", stride), ("size", size), ("batch", batch)))
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"groups: must divide in_channels and out_channels, got {groups}")
+    gen = torch.Generator().manual_seed(non_negative_int("seed", seed))
+    layer = torch.nn.ConvTranspose2d(in_channels, out_channels, kernel, stride=stride, groups=groups, bias=False)
+    x = torch.randn(batch, in_channels, size, size, generator=gen)
+    torch_in, torch_out = fans(layer.weight.shape)
+    c = kernel - 1
+    out = {"label": f"ConvTranspose2d({in_channels}, {out_channels}, {kernel}"
+                    + (f", stride={stride}" if stride > 1 else "") + (f", groups={groups}" if groups > 1 else "") + ")",
+           "torch": [torch_in, torch_out], "forward_fan": forward_fan(layer), "mean_square": {}}
+    base = torch.randn(layer.weight.shape, generator=gen)  # one draw, scaled for each fan
+    for mode, fan in (("fan_in", torch_in), ("fan_out", torch_out), ("forward", out["forward_fan"])):
+        with torch.no_grad():
+            layer.weight.copy_(base / math.sqrt(fan))
+            y = layer(x)[:, :, c:-c, c:-c]
+        out["mean_square"][mode] = float(y.double().square().mean())
+    out["outputs"] = y.numel()
+    return out
+
+
+TRANSPOSED_CASES = ({"groups": 4, "stride": 1}, {"groups": 1, "stride": 2}, {"groups": 4, "stride": 2})
+
+
 # --8<-- [start:gain]
 LINEAR_NAMES = ("linear", "conv1d", "conv2d", "conv3d",
                 "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -85,6 +136,63 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
         raise ValueError(f"param: leaky_relu's negative slope must be a finite int or float, got {param!r}")
     return math.sqrt(2.0 / (1 + slope**2))
 # --8<-- [end:gain]
+
+
+# --8<-- [start:forward_gain]
+def _sigmoid(z):
+    return 0.5 * (1 + np.tanh(z / 2))      # = 1 / (1 + e^-z), without overflow
+
+
+def _normal_pdf(z):
+    return np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+
+def _normal_cdf(z):
+    return 0.5 * (1 + np.vectorize(math.erf)(z / math.sqrt(2)))
+
+
+ACTIVATIONS = {  # f and f' (NumPy): ReLU and tanh, then four PyTorch has no gain for
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0) * 1.0),
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+    "gelu": (lambda z: z * _normal_cdf(z), lambda z: _normal_cdf(z) + z * _normal_pdf(z)),
+    "silu": (lambda z: z * _sigmoid(z), lambda z: _sigmoid(z) * (1 + z * (1 - _sigmoid(z)))),
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),   # alpha = 1
+            lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0)))),
+    "softplus": (lambda z: np.logaddexp(0.0, z), _sigmoid),              # beta = 1
+}
+
+
+@functools.lru_cache(maxsize=4)
+def _legendre(nodes: int):
+    return np.polynomial.legendre.leggauss(nodes)
+
+
+def normal_mean(h, nodes: int = 200, cut: float = 12.0) -> float:
+    """E[h(z)] for z ~ N(0, 1): Gauss-Legendre on [-cut, 0] and [0, cut], each half smooth
+    for every f above (ReLU's and ELU's kinks sit at 0); |z| > 12 holds 4e-33 of the mass."""
+    u, w = _legendre(positive_int("nodes", nodes))
+    z = np.concatenate([(u - 1) * cut / 2, (u + 1) * cut / 2])
+    return float(np.sum(np.concatenate([w, w]) * cut / 2 * h(z) * _normal_pdf(z)))
+
+
+def forward_gain(name: str) -> dict:
+    """The gain of the forward rule: with Var(w) = g^2 / fan_in, pre-activations of variance
+    1 give pre-activations of variance g^2 E[f(z)^2] in the next layer, so
+    g = 1 / sqrt(E[f(z)^2]), z ~ N(0, 1), keeps them at 1. ``chi`` is what that gain does
+    to the gradient's mean square per layer, g^2 E[f'(z)^2] (fan_in = fan_out)."""
+    f, df = ACTIVATIONS[one_of("name", name, tuple(ACTIVATIONS))]
+    m2 = normal_mean(lambda z: f(z) ** 2)
+    return {"second_moment": m2, "gain": 1 / math.sqrt(m2),
+            "chi": normal_mean(lambda z: df(z) ** 2) / m2, "mean": normal_mean(f)}
+
+
+def torch_gain(name: str) -> str:
+    """What torch.nn.init.calculate_gain answers for ``name``: its value, or its error."""
+    try:
+        return f"{torch.nn.init.calculate_gain(name):.4f}"
+    except ValueError as e:
+        return f"ValueError: {e}"
+# --8<-- [end:forward_gain]
 
 
 # --8<-- [start:formulas]
@@ -228,6 +336,8 @@ EXAMPLE_LAYERS = {  # key -> (how it is written, constructor): the page's table 
     "depthwise": ("Conv2d(64, 64, 3, groups=64)", lambda: torch.nn.Conv2d(64, 64, 3, groups=64)),
     "conv3d": ("Conv3d(16, 32, 3)", lambda: torch.nn.Conv3d(16, 32, 3)),
     "transpose": ("ConvTranspose2d(128, 64, 4)", lambda: torch.nn.ConvTranspose2d(128, 64, 4)),
+    "transpose_grouped": ("ConvTranspose2d(128, 64, 4, groups=4)",
+                          lambda: torch.nn.ConvTranspose2d(128, 64, 4, groups=4)),
 }
 
 
@@ -264,6 +374,8 @@ def figure_data(device: str = "cpu", shape=(256, 512), seed: int = 0) -> dict:
             "gains": {"sigmoid": gain("sigmoid"), "tanh": gain("tanh"), "relu": gain("relu"),
                       "leaky_relu_001": gain("leaky_relu"), "leaky_relu_02": gain("leaky_relu", 0.2),
                       "selu": gain("selu"), "torch_default": gain("leaky_relu", math.sqrt(5.0))},
+            "forward_gains": {name: {**forward_gain(name), "torch": torch_gain(name)} for name in ACTIVATIONS},
+            "transposed": [transposed_check(**case, seed=seed) for case in TRANSPOSED_CASES],
             "trunc_std_factor": TRUNC_STD_2,
             "torch_trunc_002": {"max_abs_over_std": float(w.abs().max() / 0.02),
                                 "std_measured": float(w.std())},

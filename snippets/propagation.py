@@ -323,6 +323,46 @@ def forward_data(device: str = "cpu", large: bool = False) -> dict:
     return sweep(device, **(LARGE if large else {}))
 
 
+ZOOM = (("linear", "lecun"), ("tanh", "xavier"), ("relu", "he"))  # the schemes that keep the signal
+
+
+def zoom_data(device: str = "cpu", seeds: int = 8, width: int = 256, depth: int = 50,
+              batch: int = 256) -> dict:
+    """The forward RMS of the well-behaved schemes for seeds 0 .. seeds-1, with the
+    infinite-width theory: the seed-to-seed band the log-scale figure cannot show.
+
+    Forward only, with ``propagate``'s draws (input, then the standard-normal weights B_l,
+    from one generator per seed) and its order of operations, so seed 0 gives the lines
+    of the variance_forward figure. One seed's draws serve all three activations.
+    """
+    seeds, width, depth, batch = (positive_int(k, v) for k, v in
+                                  (("seeds", seeds), ("width", width), ("depth", depth), ("batch", batch)))
+    dev = resolve_device(device)
+    rms = {f"{act}_{name}": [] for act, name in ZOOM}
+    for seed in range(seeds):
+        g = torch.Generator(device=dev).manual_seed(seed)
+        x0 = torch.randn(batch, width, generator=g, device=dev)
+        base = torch.randn(depth, width, width, generator=g, device=dev)
+        for act, name in ZOOM:
+            f, std, x, row = ACTIVATIONS[act][0], SCHEMES[name](width, width), x0, []
+            for l in range(depth):
+                x = torch.mm(x, base[l].T).mul_(std)
+                if f is not None:
+                    f(x)
+                row.append(math.sqrt(_mean_square(x.unsqueeze(0))[0].item()))
+            rms[f"{act}_{name}"].append(row)
+    runs = {}
+    for act, name in ZOOM:
+        key, th = f"{act}_{name}", theory(act, SCHEMES[name](width, width), width, depth)
+        per_layer = list(zip(*rms[key]))
+        runs[key] = {"rms": rms[key], "min": [min(v) for v in per_layer], "max": [max(v) for v in per_layer],
+                     "theory": [math.sqrt(v) for v in th["x"]],
+                     "last_min": min(r[-1] for r in rms[key]), "last_max": max(r[-1] for r in rms[key])}
+    return {"runs": runs, "seeds": seeds, "seed_max": seeds - 1, "width": width, "depth": depth, "batch": batch,
+            "provenance": {"dtype": "float32", "seeds": f"0-{seeds - 1}", "width": width, "depth": depth,
+                           "batch": batch}}
+
+
 def tanh_histograms(device: str = "cpu", depth: int = 10, width: int = 256, batch: int = 256,
                     seed: int = 0, large: bool = False) -> dict:
     """Activation histograms per layer of a tanh net (Glorot & Bengio 2010, Fig. 6 style)."""
@@ -427,6 +467,45 @@ def plot_backward(data: dict, lang: str):
     return fig
 
 
+ZOOM_LABELS = {
+    "en": {"linear_lecun": "linear, LeCun", "tanh_xavier": "tanh, Xavier", "relu_he": "ReLU, He",
+           "band": "band: min–max over {n} seeds", "seed0": "solid: seed 0 (the figure above)",
+           "theory": "dashed: theory (infinite width)"},
+    "zh": {"linear_lecun": "线性，LeCun", "tanh_xavier": "tanh，Xavier", "relu_he": "ReLU，He",
+           "band": "色带：{n} 个随机种子的最小值–最大值", "seed0": "实线：种子 0（即上图）",
+           "theory": "虚线：理论值（无限宽）"},
+}
+
+
+def plot_zoom(data: dict, lang: str):
+    """One panel, linear y axis: each well-behaved scheme's RMS against depth, the band over
+    the seeds, seed 0 solid, theory dashed."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from snippets.plotting import COLUMN_IN, figure_style
+
+    t, z = LABELS[lang], ZOOM_LABELS[lang]
+    layers = list(range(1, data["depth"] + 1))
+    with figure_style(lang):
+        fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.0), layout="constrained")
+        handles = []
+        for key, color in zip(data["runs"], ("C2", "C0", "C4")):
+            run = data["runs"][key]
+            ax.fill_between(layers, run["min"], run["max"], color=color, alpha=0.25, linewidth=0)
+            ax.plot(layers, run["rms"][0], color=color, linewidth=1.4)
+            ax.plot(layers, run["theory"], color=color, linestyle="--", linewidth=0.9)
+            handles.append(Patch(facecolor=color, alpha=0.6, label=z[key]))
+        handles += [Patch(facecolor="0.6", alpha=0.4, label=z["band"].format(n=data["seeds"])),
+                    Line2D([], [], color="0.3", label=z["seed0"]),
+                    Line2D([], [], color="0.3", linestyle="--", label=z["theory"])]
+        ax.set(xlabel=t["layer"], ylabel=t["x"], ylim=(0, 1.5), xlim=(1, data["depth"]))
+        ax.grid(alpha=0.3)
+        fig.legend(handles=handles, loc="outside lower center", ncol=3)
+    return fig
+
+
 def plot_histograms(data: dict, lang: str):
     """One panel per scheme, one above the other: the histogram of a few layers' activations,
     with each layer's saturated fraction in the legend beside it."""
@@ -457,6 +536,7 @@ FIGURES = {  # see snippets/figures.py
     "variance_forward": ("forward_data", "plot_forward"),
     "variance_backward": ("forward_data", "plot_backward"),
     "tanh_histograms": ("tanh_histograms", "plot_histograms"),
+    "variance_zoom": ("zoom_data", "plot_zoom"),
 }
 
 

@@ -130,6 +130,65 @@ def test_conv_transpose_swaps_torch_labels():
     assert grouped["torch"] == (9, 54) and grouped["true"] == (9, 9)
 
 
+TRANSPOSED = [  # (layer, the inputs each output sums): in / groups * prod(kernel) / prod(stride)
+    (nn.ConvTranspose1d(6, 4, 4, stride=2), 6 * 4 / 2),
+    (nn.ConvTranspose1d(6, 9, 3, stride=2, groups=3), 2 * 3 / 2),    # stride does not divide 3
+    (nn.ConvTranspose2d(8, 4, 3, groups=4), 2 * 9),
+    (nn.ConvTranspose2d(8, 4, (4, 2), stride=(2, 2), groups=2), 4 * 8 / 4),
+    (nn.ConvTranspose3d(4, 2, 2, stride=2, groups=2), 2 * 8 / 8),
+    (nn.Conv2d(4, 8, 3, stride=2, groups=2), 2 * 9),                  # stride: the fan-in stays
+    (nn.Linear(7, 5), 7),
+]
+
+
+@pytest.mark.parametrize("layer,expected", TRANSPOSED, ids=repr)
+def test_forward_fan_counts_inputs_at_any_stride(layer, expected):
+    """All-ones weights and input: each interior output is the number of inputs summed into
+    it; averaged over whole stride periods it is forward_fan (when the stride divides the
+    kernel, every interior output equals it)."""
+    assert S.forward_fan(layer) == pytest.approx(expected)
+    c_in = layer.in_features if isinstance(layer, nn.Linear) else layer.in_channels
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+        layer.bias.zero_()
+        y = layer(torch.ones((1, c_in) + (9,) * (layer.weight.dim() - 2)))
+    if isinstance(layer, nn.modules.conv._ConvTransposeNd):
+        for d, (k, s) in enumerate(zip(layer.kernel_size, layer.stride)):  # interior, whole periods
+            n = (y.shape[2 + d] - 2 * (k - 1)) // s * s
+            y = y.narrow(2 + d, k - 1, n)
+    assert y.mean().item() == pytest.approx(expected)
+    if all(k % s == 0 for k, s in zip(getattr(layer, "kernel_size", (1,)), getattr(layer, "stride", (1,)))):
+        assert y.min().item() == y.max().item() == expected
+
+
+def test_transposed_torch_fan_out_is_groups_times_stride_too_large():
+    """The general rule: PyTorch's fan_out of a transposed convolution is groups * prod(stride)
+    times the inputs an output sums (its fan_in is the true fan-out)."""
+    for layer, _ in TRANSPOSED[:5]:
+        _, torch_out = S.fans(layer.weight.shape)
+        assert torch_out == S.forward_fan(layer) * layer.groups * math.prod(layer.stride)
+
+
+@pytest.mark.parametrize("case", S.TRANSPOSED_CASES, ids=str)
+def test_transposed_check_measures_the_forward_fan(case):
+    """N(0, 1/fan) weights give output mean square forward_fan / fan. Tolerance from the
+    sampling: the weights' mean square has relative sd sqrt(2 / N_w); for one weight draw
+    the output mean square is a quadratic form in the input, relative sd at most
+    sqrt(2 (1 + r) / M) for M outputs, r = out / groups * (2k - 1)^2 / fan the outputs
+    sharing inputs with one, each correlated by about 1 / sqrt(fan); 5 sigma of the sum."""
+    d = S.transposed_check(**case)
+    n_w = 128 * 64 // case["groups"] * 16
+    r = 64 // case["groups"] * 49 / d["forward_fan"]
+    tol = 5 * math.sqrt(2 / n_w + 2 * (1 + r) / d["outputs"])
+    assert tol < 0.1
+    fans_ = {"fan_in": d["torch"][0], "fan_out": d["torch"][1], "forward": d["forward_fan"]}
+    for mode, ms in d["mean_square"].items():
+        assert ms == pytest.approx(d["forward_fan"] / fans_[mode], rel=tol), mode
+    assert d["mean_square"]["forward"] == pytest.approx(1, rel=tol)
+    # mode="fan_out" is groups * stride^2 too small in variance (sqrt of that in std)
+    assert d["mean_square"]["fan_out"] == pytest.approx(1 / (case["groups"] * case["stride"] ** 2), rel=tol)
+
+
 @pytest.mark.parametrize("shape", [(), (5,), [3]])
 def test_fans_need_two_dims(shape):
     with pytest.raises(ValueError, match="shape"):
@@ -378,6 +437,9 @@ def test_wrong_fans_fail_for_conv_transpose():
     (lambda: S.trunc_normal((3, 4), 1.0, a=1.0, b=-1.0), "a, b"),
     (lambda: S.trunc_normal((3, 4), 1.0, a=5.0, b=6.0), "a, b"),
     (lambda: S.uniform((3, 0), 1.0), "shape"),
+    (lambda: S.transposed_check(groups=3), "groups"),
+    (lambda: S.transposed_check(stride=0), "stride"),
+    (lambda: S.forward_fan(nn.LayerNorm(4)), "layer"),
 ])
 def test_bad_arguments_name_the_argument(call, name):
     with pytest.raises(ValueError, match=f"^{name}:"):
@@ -423,6 +485,8 @@ def test_figure_fans_and_defaults(figure):
     layers = figure["layers"]
     assert layers["transpose"]["torch"] == [1024, 2048]
     assert layers["transpose"]["true"] == [2048, 1024]   # swapped
+    assert layers["transpose_grouped"]["torch"] == [256, 2048]   # issue: fan_out is 4 x 512
+    assert layers["transpose_grouped"]["true"] == [512, 256]
     assert layers["depthwise"]["torch"] == [9, 576]
     assert layers["depthwise"]["true"] == [9, 9]
     for name, d in layers.items():
@@ -439,3 +503,57 @@ def test_torch_trunc_normal_with_small_std_never_truncates(figure):
     t = figure["torch_trunc_002"]
     assert 3.5 < t["max_abs_over_std"] < 7
     assert t["std_measured"] == pytest.approx(0.02, rel=5 * math.sqrt(2 / figure["samples"]))
+
+
+# --- forward gains of activations without a calculate_gain entry ---------------------
+
+TORCH_F = {"relu": torch.relu, "tanh": torch.tanh, "gelu": nn.functional.gelu,
+           "silu": nn.functional.silu, "elu": nn.functional.elu, "softplus": nn.functional.softplus}
+
+
+@pytest.fixture(scope="module")
+def monte_carlo():
+    """E[f(z)^2] and E[f'(z)^2] from 2^21 draws of z ~ N(0, 1), f and f' from torch (f'
+    by autograd): independent of the quadrature and of the NumPy formulas it integrates."""
+    z = torch.randn(2**21, generator=torch.Generator().manual_seed(17), dtype=torch.float64,
+                    requires_grad=True)
+    out = {}
+    for name, f in TORCH_F.items():
+        y = f(z)
+        (dy,) = torch.autograd.grad(y.sum(), z)
+        out[name] = [(v.mean().item(), v.std().item() / math.sqrt(v.numel()))
+                     for v in (y.detach() ** 2, dy ** 2)]
+    return out
+
+
+@pytest.mark.parametrize("name", list(TORCH_F))
+def test_forward_gain_against_monte_carlo(name, monte_carlo):
+    """Tolerance: 5 standard errors of each Monte-Carlo mean; g = m^(-1/2) moves by half
+    the relative error of m, chi = b / a by at most the sum of both relative errors."""
+    d = S.forward_gain(name)
+    (a, se_a), (b, se_b) = monte_carlo[name]
+    assert d["second_moment"] == pytest.approx(a, rel=5 * se_a / a)
+    assert d["gain"] == pytest.approx(a ** -0.5, rel=2.5 * se_a / a)
+    assert d["chi"] == pytest.approx(b / a, rel=5 * (se_a / a + se_b / b))
+
+
+def test_forward_gain_exact_cases():
+    relu = S.forward_gain("relu")       # E[relu(z)^2] = 1/2, E[relu'(z)^2] = 1/2: sqrt 2, chi 1
+    assert relu["gain"] == pytest.approx(math.sqrt(2), rel=1e-12)
+    assert relu["chi"] == pytest.approx(1, rel=1e-12)
+    assert relu["mean"] == pytest.approx(1 / math.sqrt(2 * math.pi), rel=1e-12)
+    from snippets.propagation import MOMENTS   # the variance chapter's trapezoid rule, ~1e-6
+    assert S.forward_gain("tanh")["second_moment"] == pytest.approx(MOMENTS["tanh"][0](1.0), rel=1e-5)
+
+
+def test_torch_has_no_gain_for_four_activations():
+    for name in ("gelu", "silu", "elu", "softplus"):
+        assert S.torch_gain(name) == f"ValueError: Unsupported nonlinearity {name}"
+    assert S.torch_gain("relu") == f"{S.gain('relu'):.4f}"
+
+
+def test_figure_forward_gains(figure):
+    g = figure["forward_gains"]
+    assert set(g) == set(S.ACTIVATIONS)
+    assert g["tanh"]["gain"] == pytest.approx(1.5925, abs=1e-4)   # below PyTorch's 5/3
+    assert g["softplus"]["chi"] < 0.5 < 1 < g["elu"]["chi"] < g["gelu"]["chi"] < 1.1

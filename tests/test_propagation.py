@@ -211,3 +211,47 @@ def test_backward_formula_needs_a_gradient_that_does_not_depend_on_the_weights(n
     # relative standard error of these means over trials * n_in values, well under 3 %
     assert ratio_probe.item() == pytest.approx(1.0, rel=0.03)
     assert ratio_loss.item() == pytest.approx(1 + (n_out + 1) / n_in, rel=0.03)
+
+
+# --- the zoomed figure: the well-behaved schemes over several seeds ------------------------
+
+def test_zoom_seed_0_is_the_forward_figure():
+    """Seed 0 of the zoom repeats propagate's draws and order of operations: the lines of
+    variance_forward, to float32 rounding (the matrices are the same; only the batch
+    shapes of the products differ)."""
+    kw = {"width": 32, "depth": 8, "batch": 16}
+    zoom, sweep = propagation.zoom_data(seeds=3, **kw), propagation.sweep(**kw)
+    for key, run in zoom["runs"].items():
+        assert run["rms"][0] == pytest.approx([math.sqrt(v) for v in sweep["runs"][key]["x"]], rel=1e-5), key
+        assert run["rms"][1] != run["rms"][0]                       # other seeds, other draws
+        assert run["min"] == [min(v) for v in zip(*run["rms"])]
+        assert run["max"] == [max(v) for v in zip(*run["rms"])]
+        act, name = key.split("_")
+        assert run["theory"] == [math.sqrt(v) for v in theory(act, SCHEMES[name](32, 32), 32, 8)["x"]]
+    assert zoom["seed_max"] == 2 and len(zoom["runs"]["relu_he"]["rms"]) == 3
+
+
+@pytest.fixture(scope="module")
+def zoom():
+    return propagation.zoom_data()   # the figure's sizes: 8 seeds, about 2 s on one core
+
+
+@pytest.mark.parametrize("key, r", [("linear_lecun", 2), ("relu_he", 5)])
+def test_zoom_scatter_at_layer_50_is_the_finite_width_scatter(zoom, key, r):
+    """ln(mean square) at layer 50 over the seeds: for one input its spread is sqrt(rL/n)
+    and its centre -rL/(2n) (r = 2 linear, 5 ReLU); a batch averages part of it away, so
+    the spread is at most that and the centre between it and 0. The sample sd of 8 seeds
+    has relative sd about 1/sqrt(14) = 0.27: bound 1.8 sqrt(rL/n) (3 of those). The mean
+    of 8 seeds has standard error sd / sqrt(8): 5 of them."""
+    n, depth, s = zoom["width"], zoom["depth"], zoom["seeds"]
+    v = [2 * math.log(row[-1]) for row in zoom["runs"][key]["rms"]]
+    mean = sum(v) / s
+    sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (s - 1))
+    assert sd <= 1.8 * math.sqrt(r * depth / n)
+    assert -r * depth / (2 * n) - 5 * sd / math.sqrt(s) <= mean <= 5 * sd / math.sqrt(s)
+
+
+def test_zoom_bad_arguments():
+    for kw, name in (({"seeds": 0}, "seeds"), ({"width": 0}, "width"), ({"batch": 1.5}, "batch")):
+        with pytest.raises(ValueError, match=f"^{name}:"):
+            propagation.zoom_data(**kw)
