@@ -79,8 +79,7 @@ from collections import Counter
 
 import torch
 
-from snippets.checks import non_negative_int, one_of, positive_float, positive_int, resolve_device
-from snippets.checks import parser as cli_parser
+from snippets.checks import non_negative_int, one_of, parser, positive_float, positive_int, resolve_device
 
 SATURATING = {torch.nn.Tanh: "tanh", torch.nn.Sigmoid: "sigmoid"}
 RECTIFIERS = (torch.nn.ReLU, torch.nn.ReLU6)
@@ -729,16 +728,16 @@ FIGURES = {"diagnose": ("figure_data", "plot_figure")}  # see snippets/figures.p
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = cli_parser(__doc__)  # errors in one line, exit 2
-    parser.add_argument("--case", default="tanh_normal", help=f"one of {', '.join(CASES)}")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    args = parser.parse_args(argv)
+    cli = parser(__doc__)  # errors in one line, exit 2
+    cli.add_argument("--case", default="tanh_normal", help=f"one of {', '.join(CASES)}")
+    cli.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    args = cli.parse_args(argv)
     if args.case not in CASES:
-        parser.error(f"argument --case: expected one of {', '.join(CASES)}, got {args.case!r}")
+        cli.error(f"argument --case: expected one of {', '.join(CASES)}, got {args.case!r}")
     try:
         resolve_device(args.device)
     except ValueError as err:
-        parser.error(f"argument --{err}")
+        cli.error(f"argument --{err}")
     print(f"{args.case}: {CASES[args.case]}, six Linear layers of width 64, all 1797 digits")
     print(format_table(run_case(args.case, device=args.device)))
 

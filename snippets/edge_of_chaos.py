@@ -42,8 +42,7 @@ import math
 import numpy as np
 import torch
 
-from snippets.checks import parser as cli_parser
-from snippets.checks import (distinct, non_negative_float, positive_float, positive_int,
+from snippets.checks import (distinct, non_negative_float, parser, positive_float, positive_int,
                              resolve_device, resolve_dtype)
 
 ORDER = 160      # Gauss-Hermite nodes per dimension (the tests compare with 2 * ORDER)
@@ -307,18 +306,18 @@ FIGURES = {"edge_of_chaos": ("figure_data", "plot_figure")}  # see snippets/figu
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = cli_parser(__doc__, prog="python -m snippets.edge_of_chaos")  # errors in one line, exit 2
-    parser.add_argument("--width", type=int, default=512)
-    parser.add_argument("--depth", type=int, default=40)
-    parser.add_argument("--seeds", type=int, default=8)
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args(argv)
+    cli = parser(__doc__, prog="python -m snippets.edge_of_chaos")  # errors in one line, exit 2
+    cli.add_argument("--width", type=int, default=512)
+    cli.add_argument("--depth", type=int, default=40)
+    cli.add_argument("--seeds", type=int, default=8)
+    cli.add_argument("--device", default="cpu")
+    args = cli.parse_args(argv)
     try:
         width, depth = positive_int("--width", args.width), positive_int("--depth", args.depth)
         seeds = tuple(range(positive_int("--seeds", args.seeds)))
         resolve_device(args.device)
     except ValueError as err:
-        parser.error(str(err))
+        cli.error(str(err))
     print(f"sigma_b^2 = 0: critical at sigma_w^2 = {critical_sw2(0.0):.4f}; "
           f"sigma_b^2 = {SB2}: at {critical_sw2(SB2):.4f}")
     data = figure_data(args.device, width=width, depth=depth, seeds=seeds)

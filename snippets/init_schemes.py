@@ -187,7 +187,9 @@ def forward_gain(name: str) -> dict:
 
 
 def torch_gain(name: str) -> str:
-    """What torch.nn.init.calculate_gain answers for ``name``: its value, or its error."""
+    """What torch.nn.init.calculate_gain answers for ``name`` (one of ACTIVATIONS): its
+    value, or its error (it has no entry for most of them)."""
+    one_of("name", name, ACTIVATIONS)
     try:
         return f"{torch.nn.init.calculate_gain(name):.4f}"
     except ValueError as e:

@@ -63,11 +63,10 @@ import math
 import numpy as np
 import torch
 
-from snippets.checks import non_negative_int, one_of, positive_int, resolve_device
-from snippets.checks import parser as cli_parser
+from snippets.checks import non_negative_int, one_of, parser, positive_int, resolve_device
 from snippets.propagation import propagate, theory
 
-ACTIVATIONS = ("linear", "relu", "tanh")
+NETS = ("linear", "relu", "tanh")
 RELATIVE_VARIANCE = {"linear": 2.0, "relu": 5.0}   # of z^2 and of relu(z)^2 / E[relu(z)^2]; tanh's depends on q
 VAR_RULE = {"linear": 1.0, "relu": 2.0, "tanh": 1.0}   # n Var(w): LeCun, He, LeCun
 SEEDS = tuple(range(200))
@@ -139,20 +138,20 @@ def scatter(*, width: int = 256, depth: int = 50, seeds=SEEDS, device="cpu") -> 
     in float64). Returns [activation][seed][layer]."""
     width, depth = positive_int("width", width), positive_int("depth", depth)
     seeds, dev = _check_seeds(seeds), resolve_device(device)
-    out = {act: [] for act in ACTIVATIONS}
+    out = {act: [] for act in NETS}
     for seed in seeds:
         g = torch.Generator(device=dev).manual_seed(seed)
         x0 = torch.randn(width, generator=g, device=dev)
         ms0 = x0.double().square().mean().item()
-        x = {act: x0 for act in ACTIVATIONS}
-        logs = {act: [] for act in ACTIVATIONS}
+        x = {act: x0 for act in NETS}
+        logs = {act: [] for act in NETS}
         for _ in range(depth):
             base = torch.randn(width, width, generator=g, device=dev)
-            for act in ACTIVATIONS:     # the same draws, scaled to each rule
+            for act in NETS:     # the same draws, scaled to each rule
                 z = base @ x[act] * math.sqrt(VAR_RULE[act] / width)
                 x[act] = torch.relu(z) if act == "relu" else torch.tanh(z) if act == "tanh" else z
                 logs[act].append(math.log(x[act].double().square().mean().item() / ms0))
-        for act in ACTIVATIONS:
+        for act in NETS:
             out[act].append(logs[act])
     return out
 # --8<-- [end:scatter]
@@ -257,16 +256,16 @@ FIGURES = {"log_scatter": ("figure_data", "plot_figure")}  # see snippets/figure
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = cli_parser(__doc__)  # errors in one line, exit 2
-    parser.add_argument("--seeds", type=int, default=len(SEEDS), help="seeds 0 .. N-1 (at least 2)")
-    parser.add_argument("--width", type=int, default=256)
-    parser.add_argument("--depth", type=int, default=50)
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    args = parser.parse_args(argv)
+    cli = parser(__doc__)  # errors in one line, exit 2
+    cli.add_argument("--seeds", type=int, default=len(SEEDS), help="seeds 0 .. N-1 (at least 2)")
+    cli.add_argument("--width", type=int, default=256)
+    cli.add_argument("--depth", type=int, default=50)
+    cli.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    args = cli.parse_args(argv)
     try:
         data = figure_data(args.device, width=args.width, depth=args.depth, seeds=range(args.seeds))
     except ValueError as err:
-        parser.error(f"argument --{err}")
+        cli.error(f"argument --{err}")
     for act, run in data["runs"].items():
         print(f"{act:>6}: ln(mean square) at layer {args.depth}: mean {run['mean_last']:+.3f} "
               f"(theory {run['theory_mean_last']:+.3f}), sd {run['sd_last']:.3f} (theory {run['theory_sd_last']:.3f})")

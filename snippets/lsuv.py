@@ -48,8 +48,8 @@ import time
 import torch
 from torch import nn
 
-from snippets.checks import distinct, non_negative_int, one_of, positive_float, positive_int, resolve_device
-from snippets.checks import parser as cli_parser
+from snippets.checks import (distinct, non_negative_int, one_of, parser, positive_float, positive_int,
+                             resolve_device)
 from snippets.digits import load_digits
 from snippets.orthogonal import orthogonal_
 
@@ -485,18 +485,18 @@ def print_table(run: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = cli_parser(__doc__)  # errors in one line, exit 2
-    parser.add_argument("--depth", type=int, default=DEFAULTS["depth"])
-    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
-    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    args = parser.parse_args(argv)
+    cli = parser(__doc__)  # errors in one line, exit 2
+    cli.add_argument("--depth", type=int, default=DEFAULTS["depth"])
+    cli.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    cli.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    cli.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    args = cli.parse_args(argv)
     start = time.perf_counter()
     for activation in ACTIVATIONS:
         try:
             run = train(activation, depth=args.depth, epochs=args.epochs, lr=args.lr, device=args.device)
         except ValueError as err:
-            parser.error(f"argument --{err}")
+            cli.error(f"argument --{err}")
         print_table(summarize(run))
     print(f"\n({time.perf_counter() - start:.1f} s on {args.device}, {torch.get_num_threads()} CPU thread(s))")
 

@@ -39,8 +39,8 @@ import math
 import numpy as np
 import torch
 
-from snippets.checks import arg, non_negative_int, one_of, positive_float, positive_int, resolve_device, resolve_dtype
-from snippets.checks import parser as cli_parser
+from snippets.checks import (arg, non_negative_int, one_of, parser, positive_float, positive_int,
+                             resolve_device, resolve_dtype)
 from snippets.propagation import MOMENTS
 
 LEAVE = 0.9  # a loss 10 % below the plateau's: the net uses its input
@@ -250,9 +250,9 @@ FIGURES = {"sigmoid_gradients": ("figure_data", "plot_figure")}  # see snippets/
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = cli_parser(__doc__)  # errors in one line, exit 2
-    parser.add_argument("--steps", type=arg(positive_int), default=3000, help="training steps of the zero-start runs")
-    args = parser.parse_args(argv)
+    cli = parser(__doc__)  # errors in one line, exit 2
+    cli.add_argument("--steps", type=arg(positive_int), default=3000, help="training steps of the zero-start runs")
+    args = cli.parse_args(argv)
     torch.set_num_threads(1)  # matrices of 8 x 8: threads cost far more than they save
     print(f"sigmoid, all-zero start, {args.steps} steps: |dL/dW1| at step 100, |W1| at the end")
     for d in FIGURE_DEPTHS:

@@ -137,7 +137,7 @@ def test_usage_lines_say_how_the_file_runs():
         assert f"python -m snippets.{name}" not in text, name
         if f"python -m snippets.{name}" in (SNIPPETS / f"{name}.py").read_text(encoding="utf-8"):
             assert f"python {name}.py" in text, name
-    assert "prog=\"python symmetry.py\"" in bundle("symmetry")
+    assert all('prog="python -m snippets.' not in bundle(n) for n in MODULES)  # an argparse prog too
     assert "python clone_drift.py" in bundle("clone_drift") and "python clone_drift.py" not in bundle("collapsed_width")
 
 
