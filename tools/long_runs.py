@@ -135,6 +135,12 @@ def _clone_summary(r: dict) -> dict:
                                                    "dropout", "perturb", "seed")}}
 
 
+def _key(prefix: str, value: float) -> str:
+    """A key a placeholder can name (letters, digits, _): p0_1 for 0.1, seed_1e_6 for 1e-6."""
+    text = f"{value:.0e}".replace("e-0", "e-") if value < 1e-2 else f"{value:g}"
+    return prefix + text.replace("-", "_").replace(".", "_")
+
+
 def clone_drift(*, widths=CLONE_WIDTHS, steps: int = CLONE_STEPS, perturb=CLONE_PERTURB,
                 dropout=(0.01, 0.1)) -> dict:
     """The ``--long`` sweep of snippets.clone_drift (batch 256; dropout at a third of the
@@ -151,13 +157,13 @@ def clone_drift(*, widths=CLONE_WIDTHS, steps: int = CLONE_STEPS, perturb=CLONE_
     drop = {}
     for p in dropout:
         r = train_clones(64, steps // 3, 128, dropout=p, n_logs=30)
-        drop[f"p{p:g}"] = {**_clone_summary(r), "spread_after_first_step": max(r["spread1"][1], r["spread2"][1])}
+        drop[_key("p", p)] = {**_clone_summary(r), "spread_after_first_step": max(r["spread1"][1], r["spread2"][1])}
     planted = {}
     for delta in perturb:
         r = train_clones(16, steps, 128, dtype="float64", perturb=delta, n_logs=100)
         spread = [max(a, b) for a, b in zip(r["spread1"], r["spread2"])]
         low = min(range(len(spread)), key=spread.__getitem__)
-        planted[f"{delta:.0e}" if delta else "none"] = {
+        planted[_key("seed_", delta) if delta else "none"] = {
             **_clone_summary(r), "step": r["step"], "spread": spread, "loss": r["loss"],
             "lowest_spread": spread[low], "lowest_at": r["step"][low],
             "growth_from_lowest": spread[-1] / spread[low] if spread[low] > 0 else None}
