@@ -8,6 +8,10 @@ registered as generated files ``figures/NAME.json`` and ``figures/NAME.<lang>.sv
 mkdocs-static-i18n serves ``figures/NAME.svg`` in each language's own labels.
 
 ``FIGURES_DEVICE=cuda mkdocs build`` computes the figures on a GPU.
+
+Runs too long for the build are quoted the same way from their committed data files:
+``{{ long_runs.NAME.path | format }}`` reads ``data/long_runs/NAME.json``, written by
+``python -m tools.long_runs`` with its provenance.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from mkdocs.structure.files import File
 log = logging.getLogger("mkdocs.hooks.figures")
 _manifest: dict[str, str] | None = None
 _data: dict[str, dict] = {}  # figure JSON, parsed once per build
+LONG_RUNS = "long_runs"  # {{ long_runs.NAME.path }}: data/long_runs/NAME.json, not a figure
 
 
 def _run_figures(config) -> dict[str, str]:
@@ -60,6 +65,9 @@ def on_pre_build(config, **kwargs) -> None:
     global _manifest
     if not config.plugins["i18n"].building:  # once per build, not once per language
         _manifest = _run_figures(config)
+        if LONG_RUNS in _manifest:
+            raise PluginError(f"a figure may not be named {LONG_RUNS!r}: placeholders of that name read "
+                              f"data/{LONG_RUNS}/")
         _data.clear()
 
 
@@ -96,6 +104,12 @@ def quote(match: re.Match, data_for, where: str = "") -> str:
         try:
             value = value[int(key)] if isinstance(value, list) else value[key]
         except (KeyError, IndexError, ValueError, TypeError):
+            if name == LONG_RUNS:
+                raise PluginError(f"{at}{match.group(0)}: " + (
+                    f"long-run data data/{LONG_RUNS}/{path[0]}.json has no {'.'.join(path[1:])}"
+                    if path[0] in data_for(name) else
+                    f"no long-run data data/{LONG_RUNS}/{path[0]}.json (python -m tools.long_runs writes it)")
+                ) from None
             raise PluginError(f"{at}{match.group(0)}: figure data {name}.json has no {'.'.join(path)}") from None
     if value is None:  # "no such step", "never": a dash in either language (the JSON's null)
         return "\u2014"
@@ -113,8 +127,18 @@ def quote(match: re.Match, data_for, where: str = "") -> str:
         raise PluginError(f"{at}{match.group(0)}: format {fmt!r} does not apply to {value!r} ({err})") from None
 
 
+def long_runs(root: Path) -> dict[str, dict]:
+    """Every ``data/long_runs/NAME.json`` by NAME (read by placeholders ``long_runs.NAME...``)."""
+    return {f.stem: json.loads(f.read_text(encoding="utf-8"))
+            for f in sorted((root / "data" / LONG_RUNS).glob("*.json"))}
+
+
 def on_page_markdown(markdown: str, page, config, **kwargs) -> str:
     def data_for(name: str):
+        if name == LONG_RUNS:
+            if name not in _data:
+                _data[name] = long_runs(Path(config.config_file_path).parent)
+            return _data[name]
         if name not in (_manifest or {}):
             raise PluginError(f"{page.file.src_uri}: no figure named {name!r} (have {sorted(_manifest or {})})")
         if name not in _data:

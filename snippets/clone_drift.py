@@ -63,7 +63,10 @@ machine-dependent to count on as a symmetry breaker. Break the symmetry on purpo
 with a random init (or with dropout).
 
 Run ``python -m snippets.clone_drift`` (a few seconds) or add ``--long`` for the
-10,000-step sweep behind the numbers above (about 10 minutes on 2 cores).
+10,000-step sweep behind the numbers above (about 10 minutes on 2 cores). The same sweep,
+logged more finely, with the planted splits and dropout, is what the page quotes:
+``python -m tools.long_runs --only clone_drift`` records it, with provenance, in
+data/long_runs/clone_drift.json (tests/test_long_runs.py checks it).
 """
 
 from __future__ import annotations

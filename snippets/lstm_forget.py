@@ -19,6 +19,10 @@ and delays, all trained side by side (one batched LSTM). At initialization we al
 measure how the gradient of the loss reaching the input x_t shrinks with the lag T - t.
 
     python -m snippets.lstm_forget
+
+The longer runs the page quotes (2000 steps at a delay of 30, a smaller learning rate,
+delays of 50-80) are too long for the build: ``python -m tools.long_runs --only
+lstm_forget`` records them, with provenance, in data/long_runs/lstm_forget.json.
 """
 
 from __future__ import annotations

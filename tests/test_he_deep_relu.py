@@ -87,8 +87,8 @@ def xavier_22_long():
 
 def test_xavier_learns_22_layers_later(xavier_22_long):
     # The paper's 22-layer Xavier net converges too, later than He. In the 200-epoch run
-    # (python -m snippets.he_deep_relu --full) its first epoch below 2.0 is 31, 29, 34,
-    # 36, 30 for seeds 0-4 (He: 2-4). To keep this test short it trains seeds 0-2 only
+    # (data/long_runs/he_deep_relu.json, checked by tests/test_long_runs.py) its first epoch
+    # below 2.0 is 32, 29, 34, 36, 30 for seeds 0-4 (He: 2-3). To keep this test short it trains seeds 0-2 only
     # (each network's numbers depend only on its own scheme and seed): they must stall
     # past epoch 12 (He is below 2.0 by epoch 4) and learn by epoch 42.
     run = xavier_22_long
