@@ -121,7 +121,7 @@ def test_pages_show_the_committed_numbers(data):
     low = min(range(len(p["spread"])), key=p["spread"].__getitem__)
     esc = next(s for s, v in zip(p["step"], p["spread"]) if v >= data["clone_drift"]["escape"])
     expected["symmetry"] = [f"first shrinks, to {p['spread'][low]:.1e} at step\n    {p['step'][low]}, then grows "
-                            f"past 0.01 by step {esc:,}.", "In\n  10,000-step runs"]
+                            f"past 0.01 by step {esc:,}.", f"The {data['clone_drift']['steps']:,}-step runs are too long"]
     for page, sentences in expected.items():
         filled = _long_run_quotes((ROOT / "docs" / f"{page}.en.md").read_text(encoding="utf-8"), data)
         for sentence in sentences:

@@ -20,7 +20,6 @@ checks that it agrees with the committed file in direction and order of magnitud
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import math
@@ -29,6 +28,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from snippets.checks import distinct, non_negative_float, numbers, one_of, positive_int
+from snippets.checks import parser as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "data" / "long_runs"
@@ -64,9 +66,15 @@ def he_deep_relu(*, full_epochs=None, frozen_epochs=None, seeds=None, depths=Non
     biases kept at 0, for HE_FROZEN_EPOCHS[depth] epochs."""
     from snippets import he_deep_relu as m
 
-    full_epochs = m.FULL_EPOCHS if full_epochs is None else full_epochs
+    full_epochs = positive_int("full_epochs", m.FULL_EPOCHS if full_epochs is None else full_epochs, most=10_000)
     frozen_epochs = HE_FROZEN_EPOCHS if frozen_epochs is None else frozen_epochs
-    seeds, depths = tuple(seeds or m.SEEDS), tuple(depths or m.DEPTHS)
+    if not isinstance(frozen_epochs, dict):
+        raise TypeError(f"frozen_epochs: expected a dict {{depth: epochs}}, got {frozen_epochs!r}")
+    frozen_epochs = {positive_int("frozen_epochs", d, most=1000): positive_int("frozen_epochs", e, most=10_000)
+                     for d, e in frozen_epochs.items()}
+    seeds = distinct("seeds", m.SEEDS if seeds is None else seeds)
+    depths = numbers("depths", m.DEPTHS if depths is None else depths, lambda n, v: positive_int(n, v, most=1000),
+                     unique=True)
     return {
         "full": {f"L{d}": _he_run(m.train(d, epochs=full_epochs, seeds=seeds)) for d in depths},
         "frozen_biases": {f"L{d}": _he_run(m.train(d, epochs=e, seeds=seeds, biases=False))
@@ -141,6 +149,13 @@ def _key(prefix: str, value: float) -> str:
     return prefix + text.replace("-", "_").replace(".", "_")
 
 
+def _open_probability(name: str, value: object) -> float:
+    p = non_negative_float(name, value)
+    if not 0 < p < 1:
+        raise ValueError(f"{name}: expected a dropout probability strictly between 0 and 1, got {value!r}")
+    return p
+
+
 def clone_drift(*, widths=CLONE_WIDTHS, steps: int = CLONE_STEPS, perturb=CLONE_PERTURB,
                 dropout=(0.01, 0.1)) -> dict:
     """The ``--long`` sweep of snippets.clone_drift (batch 256; dropout at a third of the
@@ -148,6 +163,10 @@ def clone_drift(*, widths=CLONE_WIDTHS, steps: int = CLONE_STEPS, perturb=CLONE_
     (width 16, float64, SGD, batch 128) with their whole spread curves."""
     from snippets.clone_drift import ESCAPE, OPTIMIZERS, train_clones
 
+    widths = numbers("widths", widths, lambda n, v: positive_int(n, v, most=4096), least=0, unique=True)
+    steps = positive_int("steps", steps, most=100_000)
+    perturb = numbers("perturb", perturb, non_negative_float)
+    dropout = numbers("dropout", dropout, lambda n, v: _open_probability(n, v))
     sweep = {}
     for width in widths:
         for dtype in ("float32", "float64"):
@@ -219,7 +238,7 @@ def provenance(name: str, seconds: float) -> dict:
 
 def run(name: str, *, reduced: bool = False) -> dict:
     """One long run (or its reduced version), on one torch thread; the caller's count restored."""
-    full, small = RUNS[name]
+    full, small = RUNS[one_of("name", name, RUNS)]
     with _threads(THREADS):
         return (small if reduced else full)()
 
@@ -237,11 +256,14 @@ def _finite(value, where="") -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli(__doc__)  # errors in one line, exit 2
     parser.add_argument("--only", nargs="+", choices=sorted(RUNS), default=sorted(RUNS))
     parser.add_argument("--out", type=Path, default=FOLDER, help="folder (default data/long_runs/)")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        parser.error(f"argument --out: cannot create folder {str(args.out)!r}: {err.strerror}")
     for name in args.only:
         start = time.perf_counter()
         with _threads(THREADS):
