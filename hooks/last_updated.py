@@ -2,8 +2,10 @@
 
 A page's date is the newest commit date (``%cs``, YYYY-MM-DD) of its own source file
 (``docs/NAME.<lang>.md``) and of what it shows: the snippet modules it includes
-(``--8<-- "NAME.py"``), the modules that compute its figures (``figures/NAME.svg``) and
-the data files that hooks render into it (``data/glossary.yml``, ``data/claims.yml``...). One ``git log`` per build covers every file.
+(``--8<-- "NAME.py"``), the modules that compute its figures (``figures/NAME.svg``) or the
+numbers it quotes (``{{ NAME.path }}``), the committed long runs it quotes
+(``{{ long_runs.NAME.path }}``: ``data/long_runs/NAME.json``) and the data files that hooks
+render into it (``data/glossary.yml``, ``data/claims.yml``...). One ``git log`` per build covers every file.
 
 The date goes into ``page.meta["revision_date"]``, which Material's
 ``partials/source-file.html`` shows below the content, and into ``page.update_date``,
@@ -24,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LABEL = {"en": "Last updated: ", "zh": "最后更新："}
 INCLUDE_RE = re.compile(r'^\s*-{1,}8<-{1,}\s+"([^"]+)"', re.M)
 FIGURE_RE = re.compile(r"\bfigures/([A-Za-z0-9_]+)\.svg\b")
+# numbers quoted from data (hooks/figures.py): a figure's module, or a committed long run
+QUOTE_RE = re.compile(r"\{\{\s*([a-z0-9_]+)\.([A-Za-z0-9_]+)")
 # Pages whose content a hook renders from a data file, by the marker they carry
 DATA_MARKERS = {"<!-- glossary -->": ["data/glossary.yml"],  # hooks/glossary.py
                 "<!-- claims": ["data/claims.yml", "data/myths.yml"]}  # hooks/claims.py
@@ -58,10 +62,16 @@ def git_dates(root: Path, paths: list[str]) -> dict[str, str]:
 
 def dependencies(src_uri: str, markdown: str, figure_modules: dict[str, str]) -> list[str]:
     """Repository paths a page shows: its source, included snippet modules, the modules
-    computing its figures, and the data files of tables that hooks render into it."""
+    computing its figures or the numbers it quotes, the long-run data it quotes, and the data
+    files of tables that hooks render into it."""
     deps = [f"docs/{src_uri}"]
     deps += [f"snippets/{m.split(':')[0]}" for m in INCLUDE_RE.findall(markdown)]
     deps += [figure_modules[f] for f in FIGURE_RE.findall(markdown) if f in figure_modules]
+    for name, key in QUOTE_RE.findall(markdown):
+        if name == "long_runs":
+            deps.append(f"data/long_runs/{key}.json")
+        elif name in figure_modules:
+            deps.append(figure_modules[name])
     for marker, files in DATA_MARKERS.items():
         if marker in markdown:
             deps += files

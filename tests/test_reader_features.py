@@ -196,6 +196,11 @@ def expected_date(page: str, lang: str) -> str | None:
     text = source(page, lang)
     deps = [own] + [f"snippets/{m}.py" for m in included_modules(text)]
     deps += ["snippets/" + FIGURES[f].module.split(".")[1] + ".py" for f in figures_of(text)]
+    for name, key in re.findall(r"\{\{\s*([a-z0-9_]+)\.([A-Za-z0-9_]+)", text):  # quoted numbers
+        if name == "long_runs":
+            deps.append(f"data/long_runs/{key}.json")
+        elif name in FIGURES:
+            deps.append("snippets/" + FIGURES[name].module.split(".")[1] + ".py")
     if "<!-- glossary -->" in text:
         deps.append("data/glossary.yml")
     if "<!-- claims" in text:
@@ -235,6 +240,9 @@ def test_page_dependencies(last_updated):
     deps = last_updated.dependencies("myths.en.md", "<!-- claims:tally -->\n![b](figures/lsuv.svg)",
                                      {"lsuv": "snippets/lsuv.py"})
     assert deps == ["docs/myths.en.md", "snippets/lsuv.py", "data/claims.yml", "data/myths.yml"]
+    quoted = "{{ lsuv.n_seeds }} seeds; {{ long_runs.clone_drift.steps | , }} steps; {{ nope.x }}"
+    deps = last_updated.dependencies("beyond.en.md", quoted, {"lsuv": "snippets/lsuv.py"})
+    assert deps == ["docs/beyond.en.md", "snippets/lsuv.py", "data/long_runs/clone_drift.json"]
 
 
 def test_git_dates_one_log_for_all_files(last_updated, tmp_path):
