@@ -6,7 +6,7 @@ prose becomes ``<a class="glossary-term" href="…/glossary/#ANCHOR" title="DEFI
 anchors of hooks/glossary.py, the same in both languages; the title is the glossary's one-line
 definition in the page's language, shown on hover). Never linked: text in headings, code, math,
 links, tables, figure captions, admonition titles, collapsible-block summaries, buttons and
-the search-only copies of formulas, quotations and the myths page's claim blocks. A longer term wins over one it contains (orthogonal
+the search-only copies of formulas, quotations, the "In short" boxes and the myths page's claim blocks. A longer term wins over one it contains (orthogonal
 initialization before initialization); English matches ignore case and take a plural -s.
 """
 
@@ -31,9 +31,11 @@ SKIP_TAGS = {"a", "code", "pre", "kbd", "samp", "h1", "h2", "h3", "h4", "h5", "h
              "script", "style", "table", "figcaption", "summary", "button", "label", "textarea", "select",
              "blockquote", "q"}  # quotations are someone else's words
 # ... and elements of these classes; "claim": the myths page's claim blocks (hooks/claims.py), which
-# quote the sources and whose text tests/test_myths.py compares with the data word for word
+# quote the sources and whose text tests/test_myths.py compares with the data word for word;
+# "abstract": each chapter's "In short", a few dense bullets where every other word was a
+# dotted link (the term's first use in the chapter's prose gets the link instead)
 SKIP_CLASSES = {"admonition-title", "arithmatex", "math-search-text", "highlight", "md-nav", "headerlink",
-                "claim"}
+                "claim", "abstract"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 TOKEN = re.compile(r"(<!--.*?-->|<[^>]*>)", re.S)
 TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9-]*)([^>]*?)(/?)>", re.S)

@@ -65,7 +65,7 @@ class Prose(HTMLParser):
         if tag == "article":
             self.inside = True
         target = attrs.get("href", "").split("#")[-1] if "glossary-term" in classes else None
-        skip = tag in self.SKIP or bool(classes & {"admonition-title", "arithmatex", "math-search-text", "claim"})
+        skip = tag in self.SKIP or bool(classes & {"admonition-title", "arithmatex", "math-search-text", "claim", "abstract"})
         self.stack.append((tag, skip, target))
 
     def handle_endtag(self, tag):
