@@ -390,16 +390,18 @@ def _generate_into_cache(names: list[str], device: str, cache_dir: Path) -> None
 
 
 # Rough CPU seconds of each module's figures from cold (compute and both SVGs, one
-# thread), measured on the 2-core build machine. Only the order of the work depends on
-# it: the longest groups start first, so that no long group is left to run alone at
-# the end. A module missing here counts as 1 s.
+# thread), measured on the 2-core build machine (all 23 modules, 2026-12-07). Only the
+# order of the work depends on it: the longest groups start first, so that no long group
+# is left to run alone at the end. A module missing here counts as 1 s.
 GROUP_COST_S = {
-    "snippets.bias": 12, "snippets.propagation": 9, "snippets.glorot_histograms": 7.5,
-    "snippets.clone_drift": 7, "snippets.he_deep_relu": 7, "snippets.residual_init": 5,
-    "snippets.normalization": 4.5, "snippets.lsuv": 4.5, "snippets.lstm_forget": 3.5,
-    "snippets.orthogonal": 3.5, "snippets.symmetry": 3, "snippets.diagnose": 2.5,
-    "snippets.perturbed_symmetry": 1.5, "snippets.conv_attention_symmetry": 1.5,
-    "snippets.tanh_gain": 1.5, "snippets.torch_default": 1.5,
+    "snippets.bias": 10.5, "snippets.he_deep_relu": 7, "snippets.propagation": 6.7, "snippets.clone_drift": 6,
+    "snippets.sigmoid_gradients": 5.4, "snippets.glorot_histograms": 4.9, "snippets.log_scatter": 4.6,
+    "snippets.normalization": 3.7, "snippets.residual_init": 3.6, "snippets.lsuv": 3.6,
+    "snippets.edge_of_chaos": 3.3, "snippets.orthogonal": 2.9, "snippets.lstm_forget": 2.8,
+    "snippets.symmetry": 1.8, "snippets.tanh_gain": 1.7, "snippets.conv_attention_symmetry": 1.3,
+    "snippets.perturbed_symmetry": 1.3, "snippets.torch_default": 1.3, "snippets.collapsed_width": 1.3,
+    "snippets.framework_defaults": 1.2, "snippets.diagnose": 1.2, "snippets.saddle_point": 0.9,
+    "snippets.init_schemes": 0.6,
 }
 
 
